@@ -1,0 +1,60 @@
+# Bulwark build, test and demo. `make demo` and `make test` work on a fresh Debian 12 machine:
+# both run `setup` first, which installs what is missing (apt packages, npm packages).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+NODE ?= node
+APT_PACKAGES := runc crun runsc containerd busybox-static golang-github-opencontainers-specs-dev \
+	              qemu-system-x86 cpio kmod gcc make g++ python3 libc6-dev jq
+SPEC_SCHEMA_DIR ?= /usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
+
+.PHONY: setup apt-deps npm-deps build generate native ts test test-unit test-integration \
+	      test-cgroupv2 demo bench clean
+
+setup: apt-deps npm-deps
+
+# Install only what is missing, so repeated runs cost nothing and need no network.
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+npm-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: setup generate native ts
+
+generate: src/generated/validators.js
+src/generated/validators.js: scripts/gen-spec.mjs src/profile/profile.schema.json src/host/config.schema.json
+	$(NODE) scripts/gen-spec.mjs $(SPEC_SCHEMA_DIR)
+
+native:
+	$(MAKE) -C native
+
+ts: generate
+	npx tsc -p tsconfig.json
+	@mkdir -p bin
+	@install -m 0755 scripts/bulwark.sh bin/bulwark
+
+test: build
+	$(MAKE) test-unit
+	$(MAKE) test-integration
+
+test-unit:
+	npx tap --disable-coverage --reporter=base 'dist/test/**/*.test.js'
+
+test-integration:
+	npx tap --disable-coverage --reporter=base --jobs=1 --timeout=600 'dist/integration/**/*.test.js'
+
+demo: build
+	$(NODE) dist/scripts/demo.js
+
+bench: build
+	$(NODE) dist/bench/run.js
+
+clean:
+	rm -rf dist bin native/build src/generated

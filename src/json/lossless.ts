@@ -1,0 +1,234 @@
+// A JSON codec that loses nothing a runtime cares about. `JSON.parse` turns every number into a
+// double, so RLIM_INFINITY (18446744073709551615) or a seccomp argument mask above 2^53 comes
+// back changed; here integers beyond Number.MAX_SAFE_INTEGER become bigint and are written back
+// digit for digit. It also refuses what a hostile config.json could use against us: duplicate
+// keys (which copy of a field would runc honour?), unbounded nesting and trailing garbage.
+
+export type Json = null | boolean | number | bigint | string | Json[] | { [key: string]: Json };
+
+export class JsonSyntaxError extends Error {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+  constructor(reason: string, text: string, offset: number) {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    super(`${reason} at line ${line} column ${column}`);
+    this.name = 'JsonSyntaxError';
+    this.offset = offset;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+export interface ParseOptions {
+  /** Deepest nesting accepted; a runtime-spec config never needs more than about 8. */
+  maxDepth?: number;
+}
+
+const DEFAULT_MAX_DEPTH = 128;
+
+export function parseJson(text: string, options: ParseOptions = {}): Json {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  let pos = 0;
+
+  const fail = (reason: string, at = pos): never => {
+    throw new JsonSyntaxError(reason, text, at);
+  };
+  const skipWhitespace = () => {
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else return;
+    }
+  };
+  const describe = (at: number) => (at >= text.length ? 'end of input' : `'${text[at]}'`);
+
+  const parseString = (): string => {
+    const start = pos; // at the opening quote
+    pos++;
+    let out = '';
+    let chunkStart = pos;
+    for (;;) {
+      if (pos >= text.length) fail('unterminated string', start);
+      const c = text.charCodeAt(pos);
+      if (c === 0x22) {
+        out += text.slice(chunkStart, pos);
+        pos++;
+        return out;
+      }
+      if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        out += text.slice(chunkStart, pos);
+        const e = text[pos + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && e in simple) {
+          out += simple[e];
+          pos += 2;
+        } else if (e === 'u') {
+          const hex = text.slice(pos + 2, pos + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          pos += 6;
+        } else {
+          fail('bad escape in string');
+        }
+        chunkStart = pos;
+        continue;
+      }
+      pos++;
+    }
+  };
+
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+  const parseNumber = (): number | bigint => {
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (!m) return fail(`unexpected ${describe(pos)}`);
+    const literal = m[0];
+    pos += literal.length;
+    if (m[1] === undefined && m[2] === undefined) {
+      const n = Number(literal);
+      return Number.isSafeInteger(n) ? n : BigInt(literal);
+    }
+    return Number(literal);
+  };
+
+  const parseValue = (depth: number): Json => {
+    skipWhitespace();
+    const c = text[pos];
+    if (c === '{' || c === '[') {
+      if (depth >= maxDepth) fail(`nesting deeper than ${maxDepth}`);
+      return c === '{' ? parseObject(depth + 1) : parseArray(depth + 1);
+    }
+    if (c === '"') return parseString();
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return parseNumber();
+    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return value;
+      }
+    }
+    return fail(`unexpected ${describe(pos)}`);
+  };
+
+  const parseObject = (depth: number): Json => {
+    pos++; // {
+    const obj: { [key: string]: Json } = {};
+    const seen = new Set<string>();
+    skipWhitespace();
+    if (text[pos] === '}') {
+      pos++;
+      return obj;
+    }
+    for (;;) {
+      skipWhitespace();
+      if (text[pos] !== '"') fail(`expected a key, found ${describe(pos)}`);
+      const keyAt = pos;
+      const key = parseString();
+      if (seen.has(key)) fail(`duplicate key "${key}"`, keyAt);
+      seen.add(key);
+      skipWhitespace();
+      if (text[pos] !== ':') fail(`expected ':', found ${describe(pos)}`);
+      pos++;
+      const value = parseValue(depth);
+      // An own "__proto__" property, never a prototype switch.
+      Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+      skipWhitespace();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      if (text[pos] === '}') {
+        pos++;
+        return obj;
+      }
+      fail(`expected ',' or '}', found ${describe(pos)}`);
+    }
+  };
+
+  const parseArray = (depth: number): Json => {
+    pos++; // [
+    const arr: Json[] = [];
+    skipWhitespace();
+    if (text[pos] === ']') {
+      pos++;
+      return arr;
+    }
+    for (;;) {
+      arr.push(parseValue(depth));
+      skipWhitespace();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      if (text[pos] === ']') {
+        pos++;
+        return arr;
+      }
+      fail(`expected ',' or ']', found ${describe(pos)}`);
+    }
+  };
+
+  if (text.charCodeAt(0) === 0xfeff) pos = 1; // tolerate a UTF-8 byte order mark
+  const value = parseValue(0);
+  skipWhitespace();
+  if (pos < text.length) fail(`unexpected ${describe(pos)} after the document`);
+  return value;
+}
+
+/** Serialise with bigint written as its exact digits. `indent` as in JSON.stringify. */
+export function stringifyJson(value: unknown, indent = 2): string {
+  const pad = typeof indent === 'number' ? ' '.repeat(indent) : '';
+  const write = (v: unknown, current: string): string | undefined => {
+    if (v === null) return 'null';
+    switch (typeof v) {
+      case 'bigint':
+        return v.toString();
+      case 'number':
+        return Number.isFinite(v) ? JSON.stringify(v) : 'null';
+      case 'string':
+      case 'boolean':
+        return JSON.stringify(v);
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return undefined;
+    }
+    const inner = current + pad;
+    const open = pad ? `\n${inner}` : '';
+    const close = pad ? `\n${current}` : '';
+    const sep = pad ? `,\n${inner}` : ',';
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      return `[${open}${v.map((item) => write(item, inner) ?? 'null').join(sep)}${close}]`;
+    }
+    const parts: string[] = [];
+    for (const key of Object.keys(v as object)) {
+      const item = write((v as Record<string, unknown>)[key], inner);
+      if (item !== undefined) parts.push(`${JSON.stringify(key)}:${pad ? ' ' : ''}${item}`);
+    }
+    return parts.length === 0 ? '{}' : `{${open}${parts.join(sep)}${close}}`;
+  };
+  return write(value, '') ?? 'null';
+}
+
+/** A copy in which every bigint is a (possibly rounded) number: for schema checks only. */
+export function toApproximateNumbers(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(toApproximateNumbers);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(out, key, {
+        value: toApproximateNumbers((value as Record<string, unknown>)[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+  return value;
+}
