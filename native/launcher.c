@@ -1,0 +1,474 @@
+/*
+ * bulwark-runtime: the binary containerd (or Docker, Podman, CRI-O) calls in place of runc.
+ *
+ * containerd calls the runtime 4-6 times per container and only `create` needs hardening, so
+ * this launcher reads just enough of runc's argv grammar to route the call:
+ *   - create, run, exec, update, features -> exec Node with the TypeScript engine;
+ *   - everything else (and no subcommand, --help, --version) -> exec the low-level runtime
+ *     directly, argv unchanged, so a pass-through costs one extra execve and no Node start.
+ *
+ * Which low-level runtime: the per-container record the engine wrote at create
+ * (<STATE>/containers/<id>/runtime.argv), else <STATE>/default-runtime.argv, else the first
+ * runc found in the usual places. Record files hold NUL-terminated strings: the runtime's
+ * absolute path, then extra arguments inserted right after argv[0].
+ *
+ * Every descriptor this program opens is O_CLOEXEC, so nothing of ours reaches the runtime;
+ * descriptors our caller passed (stdio, console sockets, --preserve-fds) pass through as they are.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BULWARK_NODE_PATH
+#define BULWARK_NODE_PATH "/usr/bin/node"
+#endif
+
+#define RECORD_MAX 65536 /* bytes in a runtime.argv record or the scanned part of the config */
+#define RECORD_ARGS 256  /* strings in a runtime.argv record */
+
+static const char *const runc_paths[] = {
+	"/usr/local/sbin/runc", "/usr/local/bin/runc", "/usr/sbin/runc", "/usr/bin/runc",
+};
+
+/* What the argv scan found. */
+struct call {
+	int cmd;              /* index of the subcommand in argv, 0 when there is none */
+	int help_or_version;  /* a global --help/-h/--version/-v was given */
+	const char *id;       /* the container id, when the subcommand takes one and it was given */
+	const char *log;      /* global --log FILE */
+	const char *log_format;
+};
+
+/*
+ * Subcommands, their routing, and which of their flags take a value (space-separated names,
+ * without dashes; "*" means every flag does). A flag not listed is boolean unless written
+ * --flag=value, which is how runc's CLI library (urfave/cli v1, on Go's flag package) reads it.
+ */
+static const struct subcommand {
+	const char *name;
+	int engine;  /* 1: the TypeScript engine handles it */
+	int has_id;  /* the first positional argument is a container id */
+	const char *value_flags;
+} subcommands[] = {
+	{ "create", 1, 1, "bundle b console-socket pid-file preserve-fds" },
+	{ "run", 1, 1, "bundle b console-socket pid-file preserve-fds" },
+	{ "exec", 1, 1,
+	  "process p console-socket cwd env e user u additional-gids g cap c pid-file "
+	  "process-label apparmor preserve-fds cgroup" },
+	{ "update", 1, 1, "*" },
+	{ "features", 1, 0, "" },
+	{ "start", 0, 1, "" },
+	{ "state", 0, 1, "" },
+	{ "kill", 0, 1, "" },
+	{ "delete", 0, 1, "" },
+	{ "pause", 0, 1, "" },
+	{ "resume", 0, 1, "" },
+	{ "ps", 0, 1, "format f" },
+	{ "events", 0, 1, "interval" },
+	{ "checkpoint", 0, 1,
+	  "image-path work-path parent-path status-fd page-server manage-cgroups-mode empty-ns" },
+	{ "restore", 0, 1,
+	  "console-socket image-path work-path manage-cgroups-mode bundle b pid-file empty-ns "
+	  "lsm-profile lsm-mount-context" },
+	{ "list", 0, 0, "format f" },
+	{ "spec", 0, 0, "bundle b" },
+};
+
+/* Is `name` (len bytes) one of the space-separated words in `list`? */
+static int in_list(const char *list, const char *name, size_t len)
+{
+	if (strcmp(list, "*") == 0)
+		return 1;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n == len && memcmp(p, name, len) == 0)
+			return 1;
+		p += n;
+		p += (*p == ' ');
+	}
+	return 0;
+}
+
+/*
+ * Go's flag package accepts -name and --name, with the value joined by '=' or in the next
+ * argument. Returns the name (dashes stripped) and its length; *value is set for the '=' form.
+ */
+static const char *flag_name(const char *arg, size_t *len, const char **value)
+{
+	const char *name = arg + 1 + (arg[1] == '-');
+	const char *eq = strchr(name, '=');
+	*value = eq ? eq + 1 : NULL;
+	*len = eq ? (size_t)(eq - name) : strlen(name);
+	return name;
+}
+
+static int is_flag(const char *arg)
+{
+	return arg[0] == '-' && arg[1] != '\0'; /* a lone "-" is a positional argument */
+}
+
+static int name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+static const struct subcommand *find_subcommand(const char *name)
+{
+	for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
+		if (strcmp(name, subcommands[k].name) == 0)
+			return &subcommands[k];
+	return NULL;
+}
+
+static void scan(int argc, char **argv, struct call *c)
+{
+	int i = 1;
+	memset(c, 0, sizeof(*c));
+
+	/* Global flags, up to the first positional argument (the subcommand). */
+	for (; i < argc && is_flag(argv[i]); i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		size_t len;
+		const char *value;
+		const char *name = flag_name(argv[i], &len, &value);
+		int takes_value = name_is(name, len, "root") || name_is(name, len, "log") ||
+				  name_is(name, len, "log-format") || name_is(name, len, "criu") ||
+				  name_is(name, len, "rootless");
+		if (takes_value && !value && i + 1 < argc)
+			value = argv[++i];
+		if (name_is(name, len, "log"))
+			c->log = value;
+		else if (name_is(name, len, "log-format"))
+			c->log_format = value;
+		else if (name_is(name, len, "help") || name_is(name, len, "h") ||
+			 name_is(name, len, "version") || name_is(name, len, "v"))
+			c->help_or_version = 1;
+	}
+	if (i >= argc)
+		return;
+	c->cmd = i;
+
+	const struct subcommand *sc = find_subcommand(argv[i]);
+	if (!sc || !sc->has_id)
+		return;
+
+	/* The id is the first positional argument; urfave/cli also takes flags after it. */
+	for (i++; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			c->id = i + 1 < argc ? argv[i + 1] : NULL;
+			return;
+		}
+		if (!is_flag(argv[i])) {
+			c->id = argv[i];
+			return;
+		}
+		size_t len;
+		const char *value;
+		const char *name = flag_name(argv[i], &len, &value);
+		if (!value && in_list(sc->value_flags, name, len))
+			i++;
+	}
+}
+
+/* ---- errors, in runc's log format when containerd asked for a log file ---- */
+
+static size_t json_escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else if (ch < 0x20) {
+			memcpy(out + n, "\\u00", 4);
+			out[n + 4] = hex[ch >> 4];
+			out[n + 5] = hex[ch & 15];
+			n += 6;
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Print "msg" to stderr, and append it to --log FILE as runc (logrus) would: JSON or text. */
+static void report(const struct call *c, const char *msg)
+{
+	dprintf(STDERR_FILENO, "%s\n", msg);
+	if (!c->log || !*c->log)
+		return;
+
+	char stamp[32], esc[2048], line[2200];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_escape(esc, sizeof(esc), msg);
+
+	int n;
+	if (c->log_format && strcmp(c->log_format, "json") == 0)
+		n = snprintf(line, sizeof(line), "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+			     esc, stamp);
+	else
+		n = snprintf(line, sizeof(line), "time=\"%s\" level=error msg=\"%s\"\n", stamp, esc);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	int fd = open(c->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return;
+	/* One write() with O_APPEND: concurrent writers cannot interleave inside the line. */
+	ssize_t unused = write(fd, line, (size_t)n);
+	(void)unused;
+	close(fd);
+}
+
+static __attribute__((noreturn)) void fail(const struct call *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(const struct call *c, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	report(c, msg);
+	exit(code);
+}
+
+/* ---- small file helpers (every open is O_CLOEXEC) ---- */
+
+/* Read up to cap-1 bytes of `path` into buf, NUL-terminate; returns the length or -1 (errno). */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	while (n < cap - 1) {
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/*
+ * Find the state directory: env BULWARK_STATE_DIR, else a top-level `stateDir:` line of the
+ * config file (env BULWARK_CONFIG, else /etc/bulwark/config.yaml), else /run/bulwark.
+ * The config is YAML; a line scan is enough for one absolute path, and the engine (which parses
+ * the file properly) validates it.
+ */
+static const char *state_dir(char *out, size_t cap)
+{
+	const char *env = getenv("BULWARK_STATE_DIR");
+	if (env && *env)
+		return env;
+
+	const char *cfg = getenv("BULWARK_CONFIG");
+	static char text[RECORD_MAX];
+	if (read_small(cfg && *cfg ? cfg : "/etc/bulwark/config.yaml", text, sizeof(text)) > 0) {
+		for (char *line = text; line && *line;) {
+			char *next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (strncmp(line, "stateDir:", 9) == 0) {
+				char *v = line + 9;
+				v += strspn(v, " \t");
+				v += (*v == '"');
+				if (*v == '/') {
+					size_t n = strcspn(v, "\"#");
+					while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+						n--;
+					if (n < cap) {
+						memcpy(out, v, n);
+						out[n] = '\0';
+						return out;
+					}
+				}
+			}
+			line = next;
+		}
+	}
+	return "/run/bulwark";
+}
+
+/*
+ * Load a runtime.argv record: NUL-terminated strings, the first an absolute path.
+ * Returns the number of strings (>= 1), 0 when the file does not exist, -1 when it cannot be
+ * read (errno set), -2 when it is malformed. On -1/-2 the caller fails rather than guess
+ * another runtime.
+ */
+static int load_record(const char *path, char *buf, size_t cap, char **args)
+{
+	ssize_t n = read_small(path, buf, cap);
+	if (n < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	if (n == 0 || (size_t)n == cap - 1 || buf[n - 1] != '\0' || buf[0] != '/')
+		return -2;
+	int count = 0;
+	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
+		if (count == RECORD_ARGS)
+			return -2;
+		args[count++] = buf + off;
+	}
+	return count;
+}
+
+/* A container id that is safe to use as one path component. */
+static int safe_id(const char *id)
+{
+	return id && *id && !strchr(id, '/') && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+/* ---- the two hand-overs ---- */
+
+static __attribute__((noreturn)) void to_engine(const struct call *c, int argc, char **argv)
+{
+	const char *node = getenv("BULWARK_NODE");
+	if (!node || !*node)
+		node = BULWARK_NODE_PATH;
+
+	char engine_buf[PATH_MAX];
+	const char *engine = getenv("BULWARK_ENGINE");
+	if (!engine || !*engine) {
+		/* <repo>/bin/bulwark-runtime -> <repo>/dist/src/runtime/main.js. /proc/self/exe is
+		 * the resolved launcher, so per-profile symlinks (bulwark-runtime-restricted) work. */
+		ssize_t n = readlink("/proc/self/exe", engine_buf, sizeof(engine_buf) - 1);
+		if (n <= 0)
+			fail(c, 1, "bulwark: cannot resolve /proc/self/exe: %s", strerror(errno));
+		engine_buf[n] = '\0';
+		for (int up = 0; up < 2; up++) {
+			char *slash = strrchr(engine_buf, '/');
+			if (!slash || slash == engine_buf)
+				fail(c, 1, "bulwark: cannot locate the engine from %s", engine_buf);
+			*slash = '\0';
+		}
+		const char *rel = "/dist/src/runtime/main.js";
+		if (strlen(engine_buf) + strlen(rel) >= sizeof(engine_buf))
+			fail(c, 1, "bulwark: engine path too long");
+		strcat(engine_buf, rel);
+		engine = engine_buf;
+	}
+	/* Fail closed with a message containerd shows, rather than Node's "Cannot find module". */
+	if (access(engine, R_OK) != 0)
+		fail(c, 1, "bulwark: engine %s is not readable (%s); run make build", engine,
+		     strerror(errno));
+
+	char **args = malloc(sizeof(char *) * ((size_t)argc + 4));
+	if (!args)
+		fail(c, 1, "bulwark: out of memory");
+	int k = 0;
+	args[k++] = (char *)node;
+	args[k++] = (char *)"--no-warnings";
+	args[k++] = (char *)engine;
+	for (int i = 1; i < argc; i++)
+		args[k++] = argv[i];
+	args[k] = NULL;
+
+	if (setenv("BULWARK_LAUNCHER_ARGV0", argv[0], 1) != 0)
+		fail(c, 1, "bulwark: setenv: %s", strerror(errno));
+	execv(node, args);
+	fail(c, errno == ENOENT ? 127 : 126, "bulwark: cannot execute node %s: %s", node,
+	     strerror(errno));
+}
+
+static __attribute__((noreturn)) void exec_runtime(const struct call *c, char **extra, int nextra,
+						    int argc, char **argv, const char *origin)
+{
+	char **args = malloc(sizeof(char *) * ((size_t)argc + (size_t)nextra + 1));
+	if (!args)
+		fail(c, 1, "bulwark: out of memory");
+	int k = 0;
+	for (int i = 0; i < nextra; i++)
+		args[k++] = extra[i];
+	for (int i = 1; i < argc; i++)
+		args[k++] = argv[i];
+	args[k] = NULL;
+
+	execv(extra[0], args);
+	if (errno == ENOENT || errno == ENOTDIR)
+		fail(c, 127, "bulwark: no low-level runtime found (looked in %s, from %s)", extra[0],
+		     origin);
+	fail(c, 126, "bulwark: cannot execute %s (from %s): %s", extra[0], origin, strerror(errno));
+}
+
+static __attribute__((noreturn)) void bad_record(const struct call *c, const char *path, int n)
+{
+	fail(c, 1, "bulwark: cannot use runtime record %s: %s", path,
+	     n == -2 ? "malformed (want NUL-terminated strings, the first an absolute path)"
+		     : strerror(errno));
+}
+
+static __attribute__((noreturn)) void pass_through(const struct call *c, int argc, char **argv)
+{
+	static char buf[RECORD_MAX];
+	char *args[RECORD_ARGS];
+	char dir_buf[PATH_MAX], path[PATH_MAX];
+	const char *dir = state_dir(dir_buf, sizeof(dir_buf));
+	int n;
+
+	if (safe_id(c->id)) {
+		if (snprintf(path, sizeof(path), "%s/containers/%s/runtime.argv", dir, c->id) >=
+		    (int)sizeof(path))
+			fail(c, 1, "bulwark: state path too long for container %s", c->id);
+		n = load_record(path, buf, sizeof(buf), args);
+		if (n > 0)
+			exec_runtime(c, args, n, argc, argv, path);
+		if (n < 0)
+			bad_record(c, path, n);
+	}
+
+	if (snprintf(path, sizeof(path), "%s/default-runtime.argv", dir) >= (int)sizeof(path))
+		fail(c, 1, "bulwark: state path too long");
+	n = load_record(path, buf, sizeof(buf), args);
+	if (n > 0)
+		exec_runtime(c, args, n, argc, argv, path);
+	if (n < 0)
+		bad_record(c, path, n);
+
+	/* No record: the first runc that exists. execv itself is the existence test. */
+	for (size_t i = 0; i < sizeof(runc_paths) / sizeof(runc_paths[0]); i++) {
+		argv[0] = (char *)runc_paths[i];
+		execv(runc_paths[i], argv);
+		if (errno != ENOENT && errno != ENOTDIR)
+			fail(c, 126, "bulwark: cannot execute %s: %s", runc_paths[i], strerror(errno));
+	}
+	fail(c, 127, "bulwark: no low-level runtime found (looked in %s, %s, %s, %s, %s)", path,
+	     runc_paths[0], runc_paths[1], runc_paths[2], runc_paths[3]);
+}
+
+int main(int argc, char **argv)
+{
+	struct call c;
+	if (argc < 1)
+		return 2;
+	scan(argc, argv, &c);
+	if (c.cmd && !c.help_or_version) {
+		const struct subcommand *sc = find_subcommand(argv[c.cmd]);
+		if (sc && sc->engine)
+			to_engine(&c, argc, argv);
+	}
+	pass_through(&c, argc, argv);
+}

@@ -1,0 +1,199 @@
+// bin/bulwark: the admin CLI. `explain` shows what a profile does to a config and why;
+// `profiles` lists the profiles; `check` validates a profile file.
+// Exit codes: 0 allowed / ok, 3 denied, 2 bad input.
+import { statSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { loadConfig as loadBundle } from '../bundle/io.js';
+import { loadConfig as loadBulwarkConfig } from '../host/config.js';
+import { probeHost } from '../host/probe.js';
+import type { KernelProbes } from '../host/probe.js';
+import type { HostFacts } from '../host/types.js';
+import { stringifyJson } from '../json/lossless.js';
+import { directorySource, loadProfile } from '../profile/load.js';
+import { chooseProfile } from '../profile/select.js';
+import { harden } from '../pipeline.js';
+import { blockRange, resolvePool } from '../state/ids.js';
+import { diffConfigs, formatDiff } from './diff.js';
+import { readFileSync } from 'node:fs';
+
+const EXIT_OK = 0;
+const EXIT_BAD_INPUT = 2;
+const EXIT_DENIED = 3;
+
+const out = (text: string) => writeSync(1, text);
+const err = (text: string) => writeSync(2, text);
+
+class UsageError extends Error {}
+
+const USAGE = `usage: bulwark <command> [options]
+
+commands:
+  explain [--profile NAME] [--json] <config.json | bundle-dir>
+                      show the findings and the diff a profile makes to a config
+  profiles            list the available profiles
+  check PROFILE_FILE  validate a profile file (and the profiles it extends)
+  help                this text
+
+environment: BULWARK_CONFIG (default /etc/bulwark/config.yaml)
+`;
+
+/** Kernel probes for `explain`: the native addon when built, else a plain cgroup v2 host. */
+async function kernelProbes(): Promise<KernelProbes | null> {
+  try {
+    const { loadNative } = await import('../native/index.js');
+    return loadNative();
+  } catch {
+    return null;
+  }
+}
+
+function fallbackHost(): HostFacts {
+  return {
+    arch: 'x86_64',
+    cgroup: { mode: 'v2', controllers: ['cpu', 'memory', 'pids', 'io'], swapAccounting: true },
+    userns: { supported: true, idmapMounts: true },
+    idAllocation: null,
+    idPool: null,
+    otherAllocations: [],
+    podUserNamespace: null,
+    seccompActions: ['SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_LOG', 'SCMP_ACT_ALLOW', 'SCMP_ACT_NOTIFY'],
+    rlimitHard: {},
+    namespacePaths: {},
+    realPaths: {},
+    lsm: { apparmor: false, selinux: false },
+  };
+}
+
+function takeFlag(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+function takeValue(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  const arg = args[i]!;
+  if (arg.includes('=')) {
+    args.splice(i, 1);
+    return arg.slice(name.length + 1);
+  }
+  const value = args[i + 1];
+  if (value === undefined) throw new UsageError(`${name} needs a value`);
+  args.splice(i, 2);
+  return value;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+async function explain(args: string[]): Promise<number> {
+  const json = takeFlag(args, '--json');
+  const profileName = takeValue(args, '--profile');
+  if (args.length !== 1) throw new UsageError('explain takes one config.json or bundle directory');
+  const target = resolve(args[0]!);
+  let isDir = false;
+  try {
+    isDir = statSync(target).isDirectory();
+  } catch {
+    // reported by loadBundle below
+  }
+  const bundle = isDir ? target : dirname(target);
+  if (!isDir && basename(target) !== 'config.json') {
+    throw new UsageError(`${target}: expected a bundle directory or a file named config.json`);
+  }
+  const loaded = loadBundle(bundle);
+  const config = loadBulwarkConfig();
+  const source = directorySource(config.profileDir);
+  const base = loadProfile(source, profileName ?? config.defaultProfile);
+  const choice = chooseProfile(base.name, base.optIn, loaded.spec.annotations);
+  const profile = choice.ok && choice.viaAnnotation ? loadProfile(source, choice.name) : base;
+
+  const pool = resolvePool(config.idPool, null, null);
+  const ids = {
+    // explain reserves nothing: it shows the pool's first block as a stand-in.
+    idAllocation: { uid: blockRange(pool, 0), gid: blockRange(pool, 0) },
+    idPool: { hostID: pool.start, size: pool.size },
+    otherAllocations: [],
+    podUserNamespace: null,
+  };
+  const probes = await kernelProbes();
+  const host = probes ? probeHost(probes, loaded.spec, ids) : { ...fallbackHost(), ...ids };
+  const result = harden(loaded.spec, profile, host);
+  const findings = choice.ok ? result.findings : [{ rule: 'profile', path: 'annotations', action: 'deny' as const, message: choice.reason }, ...result.findings];
+  const decision = choice.ok ? result.decision : 'deny';
+
+  if (json) {
+    out(stringifyJson({ profile: profile.name, decision, findings, config: result.spec }) + '\n');
+  } else {
+    out(`profile: ${profile.name} (${profile.mode}; from ${profile.sources.join(' <- ')})\n`);
+    out(`host: ${probes ? 'probed' : 'assumed cgroup v2 (native addon not built)'}; cgroup ${host.cgroup.mode}; user ID block ${ids.idAllocation.uid.hostID}+${ids.idAllocation.uid.size} (example, not reserved)\n`);
+    out(`decision: ${decision.toUpperCase()}${profile.mode === 'audit' ? ' (audit mode: nothing changed)' : ''}\n\n`);
+    if (findings.length === 0) out('no findings: the config already meets the profile\n');
+    else {
+      const w = { action: 6, rule: Math.max(4, ...findings.map((f) => f.rule.length)), path: Math.min(40, Math.max(5, ...findings.map((f) => f.path.length))) };
+      out(`${pad('ACTION', w.action)}  ${pad('RULE', w.rule)}  ${pad('FIELD', w.path)}  WHY\n`);
+      for (const f of findings) out(`${pad(f.action, w.action)}  ${pad(f.rule, w.rule)}  ${pad(f.path, w.path)}  ${f.message}\n`);
+    }
+    const diff = diffConfigs(loaded.spec, result.spec);
+    out(`\nconfig diff (${diff.length} change${diff.length === 1 ? '' : 's'}):\n${diff.length ? formatDiff(diff) + '\n' : '(none)\n'}`);
+  }
+  return decision === 'deny' ? EXIT_DENIED : EXIT_OK;
+}
+
+function profiles(): number {
+  const config = loadBulwarkConfig();
+  const source = directorySource(config.profileDir);
+  for (const name of source.list()) {
+    try {
+      const p = loadProfile(source, name);
+      out(`${pad(name, 12)} ${pad(p.mode, 8)} ${p.description}${name === config.defaultProfile ? ' [default]' : ''}\n`);
+    } catch (e) {
+      out(`${pad(name, 12)} INVALID  ${(e as Error).message}\n`);
+    }
+  }
+  return EXIT_OK;
+}
+
+function check(args: string[]): number {
+  if (args.length !== 1) throw new UsageError('check takes one profile file');
+  const file = resolve(args[0]!);
+  readFileSync(file); // a clear ENOENT before anything else
+  const name = basename(file).replace(/\.(ya?ml|json)$/, '');
+  const p = loadProfile(directorySource(dirname(file)), name);
+  out(`${file}: ok (profile ${p.name}, ${p.mode}, from ${p.sources.join(' <- ')})\n`);
+  return EXIT_OK;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'explain':
+        return await explain(rest);
+      case 'profiles':
+        return profiles();
+      case 'check':
+        return check(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command === undefined ? EXIT_BAD_INPUT : EXIT_OK;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    const message = (e as Error).message.replace(/^bulwark: /, '');
+    err(`bulwark: ${message}\n`);
+    if (e instanceof UsageError) err(`run 'bulwark help' for usage\n`);
+    return EXIT_BAD_INPUT;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,93 @@
+// Host facts, probed once per call through an injected kernel-probe surface (the native addon
+// in production, a literal in tests). Everything a pass may need about the host is gathered
+// here, before the pure pipeline runs.
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import type { Spec } from '../spec/index.js';
+import type { CgroupMode, HostFacts, IdRange } from './types.js';
+
+/** The part of the native addon the probe needs. */
+export interface KernelProbes {
+  cgroupMode(mountPoint?: string): CgroupMode;
+  seccompActions(): string[];
+  namespaceId(path: string): { dev: number; ino: number };
+  rlimits(): Record<string, { soft: bigint; hard: bigint }>;
+  probeUserNamespaces(): { supported: boolean; idmapMounts: boolean };
+}
+
+export interface IdFacts {
+  idAllocation: HostFacts['idAllocation'];
+  idPool: IdRange | null;
+  otherAllocations: IdRange[];
+  podUserNamespace: string | null;
+}
+
+const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'x86', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', riscv64: 'riscv64' };
+
+const NS_PROC_NAME: Record<string, string> = { network: 'net', mount: 'mnt', pid: 'pid', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup' };
+
+function readTrim(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function hostPathsOf(spec: Spec): string[] {
+  const paths = new Set<string>();
+  for (const m of spec.mounts ?? []) {
+    const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+    if (isBind && m.source) paths.add(m.source);
+  }
+  for (const list of Object.values(spec.hooks ?? {})) for (const h of list ?? []) paths.add(h.path);
+  return [...paths];
+}
+
+function classifyNamespace(probes: KernelProbes, type: string, path: string): 'host' | 'other' | 'missing' {
+  try {
+    const id = probes.namespaceId(path);
+    const host = probes.namespaceId(`/proc/1/ns/${NS_PROC_NAME[type] ?? type}`);
+    return id.dev === host.dev && id.ino === host.ino ? 'host' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostFacts {
+  const mode = probes.cgroupMode();
+  const controllers = mode === 'v2' ? (readTrim('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).filter(Boolean) : [];
+  const swapAccounting = mode === 'v2'
+    ? controllers.includes('memory')
+    : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+
+  const namespacePaths: HostFacts['namespacePaths'] = {};
+  for (const ns of spec.linux?.namespaces ?? []) {
+    if (ns.path) namespacePaths[ns.path] = classifyNamespace(probes, ns.type, ns.path);
+  }
+  const realPaths: Record<string, string> = {};
+  for (const p of hostPathsOf(spec)) {
+    try {
+      realPaths[p] = realpathSync(p);
+    } catch {
+      // A source that does not exist yet has no symlinks to resolve; the literal path is judged.
+    }
+  }
+  const rlimitHard: Record<string, number | bigint> = {};
+  for (const [name, { hard }] of Object.entries(probes.rlimits())) {
+    rlimitHard[name] = hard <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(hard) : hard;
+  }
+  return {
+    arch: ARCH[process.arch] ?? process.arch,
+    cgroup: { mode, controllers, swapAccounting },
+    userns: probes.probeUserNamespaces(),
+    ...ids,
+    seccompActions: probes.seccompActions(),
+    rlimitHard,
+    namespacePaths,
+    realPaths,
+    lsm: {
+      apparmor: readTrim('/sys/module/apparmor/parameters/enabled') === 'Y',
+      selinux: existsSync('/sys/fs/selinux/enforce'),
+    },
+  };
+}

@@ -1,0 +1,208 @@
+// User namespace: root in the container must not be root on the host. Every container gets a
+// user namespace whose IDs map onto the block allocated to its pod; containers of a pod join the
+// pod sandbox's namespace (same mappings), so they can share its other namespaces.
+//
+// The root filesystem is not touched here: making image files look owned by the mapped IDs
+// (idmapped mounts, the rule's `rootfs` option) happens in the shell, which has the files.
+import type { Pass } from './types.js';
+import type { IDMapping, Mount, NamespaceReference, Spec } from '../spec/index.js';
+import type { HostFacts, IdRange } from '../host/types.js';
+import type { UserNamespaceRule } from '../profile/types.js';
+import { reporter } from './util.js';
+import { posix } from 'node:path';
+
+const NS_PATH = 'linux.namespaces';
+/** uid_t and gid_t are 32 bits wide... */
+const ID_LIMIT = 2 ** 32;
+/** ...and (uid_t)-1 is never a valid ID: the kernel refuses a range starting there. */
+const INVALID_ID = ID_LIMIT - 1;
+
+type Kind = 'uid' | 'gid';
+const KINDS: readonly Kind[] = ['uid', 'gid'];
+const KEYS = { uid: 'uidMappings', gid: 'gidMappings' } as const;
+type Reporter = ReturnType<typeof reporter>;
+
+function ids(kind: Kind, first: number, size: number): string {
+  return size === 1 ? `${kind} ${first}` : `${kind}s ${first}-${first + size - 1}`;
+}
+
+function describe(kind: Kind, maps: IDMapping[]): string {
+  return maps.map((m) => `container ${ids(kind, m.containerID, m.size)} to host ${ids(kind, m.hostID, m.size)}`).join(', ');
+}
+
+function overlaps(a: IdRange, b: IdRange): boolean {
+  return a.hostID < b.hostID + b.size && b.hostID < a.hostID + a.size;
+}
+
+function sameMappings(a: IDMapping[], b: IDMapping[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.containerID === b[i].containerID && m.hostID === b[i].hostID && m.size === b[i].size);
+}
+
+/** Mappings the kernel would refuse to write into uid_map/gid_map (kernel/user_namespace.c). */
+function invalidMappings(kind: Kind, maps: IDMapping[]): string[] {
+  const problems: string[] = [];
+  for (const m of maps) {
+    if (m.size < 1) problems.push(`has an empty range (container ${kind} ${m.containerID}, host ${kind} ${m.hostID}, size 0)`);
+    else if (m.hostID + m.size > ID_LIMIT) problems.push(`has a range from host ${kind} ${m.hostID} of size ${m.size}, past the last ${kind} (overflow)`);
+    else if (m.containerID + m.size > ID_LIMIT) problems.push(`has a range from container ${kind} ${m.containerID} of size ${m.size}, past the last ${kind} (overflow)`);
+    else if (m.hostID === INVALID_ID || m.containerID === INVALID_ID) problems.push(`has a range starting at ${kind} ${INVALID_ID}, which is not a valid ID`);
+  }
+  if (problems.length > 0) return problems;
+  const hostSides = maps.map((m) => ({ hostID: m.hostID, size: m.size }));
+  const containerSides = maps.map((m) => ({ hostID: m.containerID, size: m.size }));
+  const clash = (ranges: IdRange[]) => ranges.some((a, i) => ranges.some((b, j) => j > i && overlaps(a, b)));
+  if (clash(hostSides) || clash(containerSides)) problems.push('has ranges that overlap each other, which the kernel refuses');
+  return problems;
+}
+
+/** Valid mappings a config brings that would still break isolation. */
+function unsafeMappings(kind: Kind, maps: IDMapping[], host: HostFacts, rule: UserNamespaceRule): string[] {
+  const problems: string[] = [];
+  for (const m of maps) {
+    const range = { hostID: m.hostID, size: m.size };
+    if (m.hostID <= 0 && 0 < m.hostID + m.size) problems.push(`maps host ${kind} 0 (root)`);
+    for (const other of host.otherAllocations) {
+      if (overlaps(range, other)) problems.push(`maps host ${ids(kind, m.hostID, m.size)}, overlapping ${ids(kind, other.hostID, other.size)} allocated to another pod`);
+    }
+    if (rule.allowMappingsOutsidePool) continue;
+    const pool = host.idPool;
+    if (!pool) problems.push(`maps host ${ids(kind, m.hostID, m.size)}, and no ID pool is configured to check them against`);
+    else if (m.hostID < pool.hostID || m.hostID + m.size > pool.hostID + pool.size) {
+      problems.push(`maps host ${ids(kind, m.hostID, m.size)}, outside the ID pool (${ids(kind, pool.hostID, pool.size)})`);
+    }
+  }
+  return problems;
+}
+
+function allocatedMappings(kind: Kind, host: HostFacts): IDMapping[] | undefined {
+  const block = host.idAllocation?.[kind];
+  return block ? [{ containerID: 0, hostID: block.hostID, size: block.size }] : undefined;
+}
+
+/** Reports what is wrong with one of the config's mapping lists; returns the list to write, if any. */
+function settleMappings(kind: Kind, spec: Spec, hasEntry: boolean, rule: UserNamespaceRule, host: HostFacts, r: Reporter): IDMapping[] | undefined {
+  const path = `linux.${KEYS[kind]}`;
+  const unrepairable = rule.action === 'warn' ? 'warn' : 'deny';
+  const allocated = allocatedMappings(kind, host);
+  const existing = spec.linux?.[KEYS[kind]] ?? [];
+
+  if (existing.length === 0) {
+    // Without a user namespace entry the finding about the entry already says it all.
+    if (!hasEntry && !r.changes) return undefined;
+    if (!allocated) return undefined; // fix mode checked this before; see userNamespacePass
+    r.report(path, r.changes ? `not set; mapped ${describe(kind, allocated)} (the pod's range)` : `not set, so the user namespace has no ${kind}s`);
+    return r.changes ? allocated : undefined;
+  }
+  const invalid = invalidMappings(kind, existing);
+  if (invalid.length > 0) {
+    for (const problem of invalid) r.report(path, problem, 'deny');
+    return undefined;
+  }
+  if (allocated && sameMappings(existing, allocated)) return undefined;
+
+  // A joined namespace already has its mappings, so the config must state exactly those.
+  if (host.podUserNamespace || rule.existingMappings === 'replace') {
+    if (!allocated) {
+      r.report(path, `maps ${describe(kind, existing)}, which cannot be checked: no ID range is allocated to this container's pod`, unrepairable);
+      return undefined;
+    }
+    const what = `maps ${describe(kind, existing)}, not the pod's range`;
+    r.report(path, r.changes ? `${what}; replaced with host ${ids(kind, allocated[0].hostID, allocated[0].size)}` : what);
+    return r.changes ? allocated : undefined;
+  }
+  for (const problem of unsafeMappings(kind, existing, host, rule)) r.report(path, problem, unrepairable);
+  return undefined;
+}
+
+/** Reports a missing or wrong user namespace entry; true when it must be added or replaced. */
+function judgeEntry(current: NamespaceReference | undefined, wanted: NamespaceReference, host: HostFacts, r: Reporter): boolean {
+  const instead = wanted.path ? "; joined the pod's instead" : '; gave the container its own instead';
+  if (!current) {
+    const what = 'has no user namespace, so root in the container is root on the host';
+    r.report(NS_PATH, r.changes ? `${what}; added one` : what);
+    return true;
+  }
+  const path = current.path ? current.path : undefined;
+  if (path === wanted.path) return false;
+  if (path === undefined) {
+    const what = `creates a user namespace of its own instead of joining its pod's (${wanted.path})`;
+    r.report(NS_PATH, r.changes ? `${what}${instead}` : what);
+    return true;
+  }
+  const seen = Object.hasOwn(host.namespacePaths, path) ? host.namespacePaths[path] : undefined;
+  let what: string;
+  if (seen === 'host') what = `joins the host's user namespace (${path}), so root in the container is root on the host`;
+  else if (seen === 'other') what = wanted.path ? `joins user namespace ${path}, not its pod's (${wanted.path})` : `joins user namespace ${path}, which was not allocated to it`;
+  else what = `cannot verify user namespace path ${path}: ${seen === 'missing' ? 'it does not exist' : 'it was not probed'}`;
+  // Fail closed when only reporting: an unverifiable join is refused, not merely noted.
+  const verified = seen === 'host' || seen === 'other';
+  r.report(NS_PATH, r.changes ? `${what}${instead}` : what, verified || r.changes ? undefined : 'deny');
+  return true;
+}
+
+function isSysfsAtSys(m: Mount): boolean {
+  return m.type === 'sysfs' && posix.normalize(m.destination).replace(/(.)\/+$/, '$1') === '/sys';
+}
+
+/**
+ * sysfs can only be mounted by a user namespace that owns the container's network namespace;
+ * with the host's netns (no entry) or a joined one, mount(2) fails with EPERM. A read-only
+ * recursive bind of /sys works there (seen with runc 1.1.5; `runc spec --rootless` does the same).
+ */
+function sysfsAsBind(spec: Spec, namespaces: NamespaceReference[], r: Reporter): Mount[] | undefined {
+  const network = namespaces.find((e) => e.type === 'network');
+  if (network && !network.path) return undefined;
+  const mounts = spec.mounts ?? [];
+  if (!mounts.some(isSysfsAtSys)) return undefined;
+  r.report(
+    'mounts',
+    "mounts sysfs at /sys, which fails (EPERM) in a user namespace that does not own the network namespace; replaced with a read-only bind of the host's /sys",
+    'fix',
+  );
+  return mounts.map((m) =>
+    isSysfsAtSys(m) ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m,
+  );
+}
+
+export const userNamespacePass: Pass = (spec, profile, host) => {
+  const userRule = profile.rules.userNamespace;
+  const r = reporter('userNamespace', userRule.action);
+  const unrepairable = userRule.action === 'warn' ? 'warn' : 'deny';
+  const unchanged = () => ({ spec, findings: r.findings });
+
+  if (!host.userns.supported) {
+    r.report(NS_PATH, 'needs a user namespace, which this host does not support', unrepairable);
+    return unchanged();
+  }
+  const namespaces = spec.linux?.namespaces ?? [];
+  const users = namespaces.filter((e) => e.type === 'user');
+  if (users.length > 1) {
+    r.report(NS_PATH, `lists the user namespace ${users.length} times`, 'deny');
+    return unchanged();
+  }
+  // Fail closed before promising a fix that cannot be made: mappings have nowhere to come from.
+  const mustUseAllocation = host.podUserNamespace !== null || userRule.existingMappings === 'replace' || KINDS.some((k) => !spec.linux?.[KEYS[k]]?.length);
+  if (r.changes && !host.idAllocation && mustUseAllocation) {
+    r.report(NS_PATH, "needs a user namespace, but no ID range is allocated to this container's pod", 'deny');
+    return unchanged();
+  }
+
+  const wanted: NamespaceReference = host.podUserNamespace ? { type: 'user', path: host.podUserNamespace } : { type: 'user' };
+  const current = users[0];
+  const replaceEntry = judgeEntry(current, wanted, host, r);
+  const uidMappings = settleMappings('uid', spec, current !== undefined, userRule, host, r);
+  const gidMappings = settleMappings('gid', spec, current !== undefined, userRule, host, r);
+  if (!r.changes) return unchanged();
+
+  let nextNamespaces = namespaces;
+  if (replaceEntry) nextNamespaces = current ? namespaces.map((e) => (e === current ? wanted : e)) : [...namespaces, wanted];
+  const mounts = sysfsAsBind(spec, nextNamespaces, r);
+  if (nextNamespaces === namespaces && !uidMappings && !gidMappings && !mounts) return unchanged();
+
+  const linux = { ...spec.linux, namespaces: nextNamespaces };
+  if (uidMappings) linux.uidMappings = uidMappings;
+  if (gidMappings) linux.gidMappings = gidMappings;
+  const next: Spec = { ...spec, linux };
+  if (mounts) next.mounts = mounts;
+  return { spec: next, findings: r.findings };
+};

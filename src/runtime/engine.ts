@@ -1,0 +1,391 @@
+// The runtime engine: what the native launcher hands over to for the subcommands that need
+// policy (create, run, exec, update, features). It is a thin shell around the pure pipeline:
+// load -> harden -> atomic write -> exec the low-level runtime. Any failure means no write and
+// no exec: one clear line in runc's log format, and a non-zero exit. It never runs a container
+// unhardened, and on success it prints nothing (stdio belongs to the container).
+import { closeSync, constants, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
+import type { RuncInvocation } from '../cli/runc-args.js';
+import { appendLogLine, denialMessage, formatLogLine } from '../cli/runc-log.js';
+import { loadConfig as loadBundle, writeFileAtomic, writeHardenedConfig } from '../bundle/io.js';
+import { parseJson, stringifyJson } from '../json/lossless.js';
+import { loadConfig as loadBulwarkConfig } from '../host/config.js';
+import type { BulwarkConfig } from '../host/config.js';
+import { probeHost } from '../host/probe.js';
+import type { KernelProbes, IdFacts } from '../host/probe.js';
+import { directorySource, loadProfile } from '../profile/load.js';
+import type { ProfileSource } from '../profile/load.js';
+import { chooseProfile } from '../profile/select.js';
+import type { ResolvedProfile, RuleName } from '../profile/types.js';
+import { harden, PASSES } from '../pipeline.js';
+import type { HardenResult } from '../pipeline.js';
+import type { Finding } from '../passes/types.js';
+import type { Spec } from '../spec/index.js';
+import { IdAllocator, resolvePool } from '../state/ids.js';
+import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
+import type { ResolvedRuntime } from './select-runtime.js';
+import { podIdentity } from './pod.js';
+import { readRecord, writeRecord } from './records.js';
+import type { ContainerRecord } from './records.js';
+
+/** What the engine needs from the native addon: exec plus the kernel probes. */
+export interface EngineNative extends KernelProbes {
+  execve(path: string, argv: string[], env: string[], keepFds: number[]): never;
+}
+
+export interface EngineContext {
+  native: EngineNative;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** The name the runtime was called by (per-profile handlers are links named bulwark-runtime-<profile>). */
+  argv0: string;
+  now: () => Date;
+  /** Write to the caller's stderr (failure only). */
+  stderr: (text: string) => void;
+  /** Run a command and capture its output (features, state lookups). */
+  capture: (file: string, args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}
+
+/** A refusal or failure to report in runc's format; `exitCode` 1 like runc's own errors. */
+export class EngineFailure extends Error {
+  override name = 'EngineFailure';
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+/** Passes that concern the process alone: what `exec` must re-apply to containerd's process file. */
+const PROCESS_RULES: ReadonlySet<RuleName> = new Set(['capabilities', 'noNewPrivileges', 'process', 'rlimits', 'lsm']);
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export function profileFromArgv0(argv0: string): string | null {
+  const base = argv0.slice(argv0.lastIndexOf('/') + 1);
+  const m = /^(?:bulwark-runtime|runc)-([a-z0-9][a-z0-9-]*)$/.exec(base);
+  return m ? m[1]! : null;
+}
+
+function loadProfiles(config: BulwarkConfig, argv0: string): { source: ProfileSource; base: ResolvedProfile } {
+  const source = directorySource(config.profileDir);
+  return { source, base: loadProfile(source, profileFromArgv0(argv0) ?? config.defaultProfile) };
+}
+
+function selectProfile(source: ProfileSource, base: ResolvedProfile, spec: Spec): ResolvedProfile {
+  const choice = chooseProfile(base.name, base.optIn, spec.annotations);
+  if (!choice.ok) throw new EngineFailure(`bulwark: denied by profile ${base.name}: annotations ${choice.reason}`);
+  return choice.viaAnnotation ? loadProfile(source, choice.name) : base;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function allocatorFor(config: BulwarkConfig): IdAllocator {
+  const pool = resolvePool(config.idPool, readText('/etc/subuid'), readText('/etc/subgid'));
+  return new IdAllocator(config.stateDir, pool);
+}
+
+/** Append one JSON line to the audit log; a create that cannot be audited does not run. */
+function audit(config: BulwarkConfig, entry: Record<string, unknown>): void {
+  mkdirSync(dirname(config.auditLog), { recursive: true, mode: 0o700 });
+  const fd = openSync(config.auditLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, stringifyJson(entry, 0) + '\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function runtimeArgv(runtime: ResolvedRuntime, argv: readonly string[]): string[] {
+  return [runtime.path, ...runtime.args, ...argv];
+}
+
+export class Engine {
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Entry point. Returns an exit code when it did not exec. */
+  async run(argv: string[]): Promise<number> {
+    const inv = parseRuncArgs(argv);
+    try {
+      switch (inv.command) {
+        case 'create':
+        case 'run':
+          return this.create(inv, argv);
+        case 'exec':
+          return this.exec(inv, argv);
+        case 'update':
+          return this.update(inv, argv);
+        case 'features':
+          return await this.features(argv);
+        default:
+          return this.passThrough(argv, inv.id);
+      }
+    } catch (err) {
+      return this.fail(inv, err);
+    }
+  }
+
+  private fail(inv: RuncInvocation, err: unknown): number {
+    const raw = err instanceof Error ? err.message : String(err);
+    const message = raw.startsWith('bulwark: ') ? raw : `bulwark: ${raw}`;
+    const line = message.replace(/\s*\n\s*/g, ' ');
+    if (inv.global.log) {
+      const format = inv.global.logFormat === 'json' ? 'json' : 'text';
+      try {
+        appendLogLine(inv.global.log, formatLogLine('error', line, format, this.ctx.now()));
+      } catch {
+        // The log is best effort; stderr below still carries the message.
+      }
+    }
+    this.ctx.stderr(line + '\n');
+    return err instanceof EngineFailure ? err.exitCode : 1;
+  }
+
+  private config(): BulwarkConfig {
+    return loadBulwarkConfig(this.ctx.env);
+  }
+
+  private execRuntime(runtime: ResolvedRuntime, argv: readonly string[]): never {
+    const env = Object.entries(this.ctx.env)
+      .filter(([k]) => !k.startsWith('BULWARK_LAUNCHER') && !k.startsWith('NODE_'))
+      .map(([k, v]) => `${k}=${v}`);
+    return this.ctx.native.execve(runtime.path, runtimeArgv(runtime, argv), env, []);
+  }
+
+  private passThrough(argv: string[], id: string | null): number {
+    const config = this.config();
+    const record = id ? readRecord(config.stateDir, id) : null;
+    const runtime = record?.runtime ?? chooseRuntime(config, undefined);
+    return this.execRuntime(runtime, argv);
+  }
+
+  private idFacts(config: BulwarkConfig, spec: Spec, containerId: string): { ids: IdFacts; podKey: string } {
+    const pod = podIdentity(spec.annotations, containerId);
+    const allocator = allocatorFor(config);
+    const allocation = allocator.acquire(pod.key);
+    let podUserNamespace: string | null = null;
+    if (!pod.isSandbox) {
+      // Containers of a pod join the sandbox's user namespace.
+      const sandbox = readRecord(config.stateDir, pod.sandboxId!);
+      if (sandbox?.initPid) podUserNamespace = `/proc/${sandbox.initPid}/ns/user`;
+    }
+    return {
+      podKey: pod.key,
+      ids: {
+        idAllocation: { uid: allocation.range, gid: allocation.range },
+        idPool: { hostID: allocator.pool.start, size: allocator.pool.size },
+        otherAllocations: allocator.others(pod.key),
+        podUserNamespace,
+      },
+    };
+  }
+
+  private create(inv: RuncInvocation, argv: string[]): number {
+    if (!inv.id) throw new EngineFailure(`bulwark: ${inv.command}: missing container id`);
+    const config = this.config();
+    const loaded = loadBundle(bundleDir(inv, this.ctx.cwd));
+    const { source, base } = loadProfiles(config, this.ctx.argv0);
+    const profile = selectProfile(source, base, loaded.spec);
+    const runtime = chooseRuntime(config, loaded.spec.annotations);
+    const { ids, podKey } = this.idFacts(config, loaded.spec, inv.id);
+    const host = probeHost(this.ctx.native, loaded.spec, ids);
+    const result = harden(loaded.spec, profile, host);
+    const hardenedText = stringifyJson(result.spec) + '\n';
+    audit(config, {
+      time: this.ctx.now().toISOString(),
+      event: inv.command,
+      id: inv.id,
+      pod: podIdentityForAudit(loaded.spec.annotations),
+      profile: profile.name,
+      mode: profile.mode,
+      runtime: runtime.name,
+      decision: result.decision,
+      findings: result.findings,
+      originalSha256: sha256(loaded.text),
+      hardenedSha256: sha256(hardenedText),
+    });
+    if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+    writeHardenedConfig(loaded, result.spec);
+    const record: ContainerRecord = { id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString() };
+    writeRecord(config.stateDir, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
+    return this.execRuntime(runtime, argv);
+  }
+
+  /** The container's record and hardened config, for exec and update. */
+  private containerContext(id: string | null): { config: BulwarkConfig; record: ContainerRecord; spec: Spec; profile: ResolvedProfile } {
+    if (!id) throw new EngineFailure('bulwark: missing container id');
+    const config = this.config();
+    const record = readRecord(config.stateDir, id);
+    if (!record) throw new EngineFailure(`bulwark: container ${id} was not created by Bulwark (no record in ${config.stateDir}); refusing to run it unhardened`);
+    const spec = loadBundle(record.bundle).spec;
+    const profile = loadProfile(directorySource(config.profileDir), record.profile);
+    return { config, record, spec, profile };
+  }
+
+  private hostFactsFor(spec: Spec): ReturnType<typeof probeHost> {
+    const own = spec.linux?.uidMappings?.[0];
+    const gid = spec.linux?.gidMappings?.[0];
+    const ids: IdFacts = {
+      idAllocation: own && gid ? { uid: { hostID: own.hostID, size: own.size }, gid: { hostID: gid.hostID, size: gid.size } } : null,
+      idPool: null,
+      otherAllocations: [],
+      podUserNamespace: null,
+    };
+    return probeHost(this.ctx.native, spec, ids);
+  }
+
+  /** Re-apply the process rules to an exec'd process, as the profile would on create. */
+  private hardenProcess(spec: Spec, profile: ResolvedProfile): HardenResult {
+    const processOnly: ResolvedProfile = {
+      ...profile,
+      rules: Object.fromEntries(
+        PASSES.map(([name]) => [name, PROCESS_RULES.has(name) ? profile.rules[name] : { ...profile.rules[name], action: 'off' }]),
+      ) as unknown as ResolvedProfile['rules'],
+    };
+    return harden(spec, processOnly, this.hostFactsFor(spec));
+  }
+
+  private exec(inv: RuncInvocation, argv: string[]): number {
+    const { spec, profile, record } = this.containerContext(inv.id);
+    const findings: Finding[] = [];
+    const newArgv = [...argv];
+    const processFile = inv.options.process as string | undefined;
+    if (processFile) {
+      const text = readFileSync(processFile, 'utf8');
+      const proc = parseJson(text) as unknown as NonNullable<Spec['process']>;
+      const result = this.hardenProcess({ ...spec, process: proc }, profile);
+      findings.push(...result.findings);
+      if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+      if (result.findings.some((f) => f.action === 'fix')) writeFileAtomic(processFile, stringifyJson(result.spec.process) + '\n', 0o600);
+    }
+    // Inline flags runc applies on top of the container's (hardened) process.
+    const caps = inv.options.cap;
+    const requested = Array.isArray(caps) ? caps : typeof caps === 'string' ? [caps] : [];
+    if (requested.length > 0) {
+      const asProcess = { ...spec.process!, capabilities: { bounding: requested, effective: requested, permitted: requested } };
+      const result = this.hardenProcess({ ...spec, process: asProcess }, profile);
+      findings.push(...result.findings);
+      if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+      const kept = new Set(result.spec.process?.capabilities?.bounding ?? []);
+      removeFlagValues(newArgv, inv.commandIndex, ['--cap', '-c'], (v) => !kept.has(v));
+    }
+    const apparmor = inv.options.apparmor;
+    if (apparmor === 'unconfined') throw new EngineFailure(`bulwark: denied by profile ${profile.name}: exec --apparmor unconfined`);
+    if (inv.options['process-label'] && /:(spc_t|unconfined_t):/.test(String(inv.options['process-label']))) {
+      throw new EngineFailure(`bulwark: denied by profile ${profile.name}: exec --process-label ${String(inv.options['process-label'])}`);
+    }
+    if (inv.options.user !== undefined && profile.rules.process.runAsNonRoot.action === 'deny' && /^0(:|$)/.test(String(inv.options.user))) {
+      throw new EngineFailure(`bulwark: denied by profile ${profile.name}: exec --user 0 (runAsNonRoot)`);
+    }
+    return this.execRuntime(record.runtime, newArgv);
+  }
+
+  private update(inv: RuncInvocation, argv: string[]): number {
+    const { spec, profile, record } = this.containerContext(inv.id);
+    const newArgv = [...argv];
+    const resourcesFile = inv.options.resources as string | undefined;
+    let requested: NonNullable<NonNullable<Spec['linux']>['resources']> = {};
+    if (resourcesFile) {
+      const text = resourcesFile === '-' ? readFileSync(0, 'utf8') : readFileSync(resourcesFile, 'utf8');
+      requested = parseJson(text) as typeof requested;
+    }
+    const num = (flag: string) => (typeof inv.options[flag] === 'string' ? parseUpdateNumber(inv.options[flag] as string) : undefined);
+    const memory = { ...requested.memory };
+    if (num('memory') !== undefined) memory.limit = num('memory');
+    if (num('memory-swap') !== undefined) memory.swap = num('memory-swap');
+    const pids = num('pids-limit') !== undefined ? { limit: num('pids-limit')! } : requested.pids;
+    const cpu = { ...requested.cpu };
+    if (num('cpu-quota') !== undefined) cpu.quota = num('cpu-quota');
+    if (num('cpu-period') !== undefined) cpu.period = num('cpu-period');
+    const current = spec.linux?.resources ?? {};
+    const merged = {
+      ...current,
+      ...requested,
+      memory: { ...current.memory, ...memory },
+      cpu: { ...current.cpu, ...cpu },
+      ...(pids ? { pids } : current.pids ? { pids: current.pids } : {}),
+    };
+    const onlyCgroups: ResolvedProfile = {
+      ...profile,
+      rules: Object.fromEntries(PASSES.map(([name]) => [name, name === 'cgroups' || name === 'devices' ? profile.rules[name] : { ...profile.rules[name], action: 'off' }])) as unknown as ResolvedProfile['rules'],
+    };
+    const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyCgroups, this.hostFactsFor(spec));
+    if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+    if (result.findings.some((f) => f.action === 'fix')) {
+      // Hand runc one resources file holding the clamped values instead of the flags.
+      const fixed = result.spec.linux?.resources ?? {};
+      const config = this.config();
+      const file = join(config.stateDir, 'containers', record.id, `update-${process.pid}.json`);
+      writeFileAtomic(file, stringifyJson(fixed) + '\n', 0o600);
+      const idIndex = newArgv.lastIndexOf(record.id);
+      const kept = newArgv.slice(0, inv.commandIndex + 1);
+      newArgv.splice(0, newArgv.length, ...kept, '--resources', file, ...argv.slice(idIndex));
+    }
+    return this.execRuntime(record.runtime, newArgv);
+  }
+
+  /** runc's features, plus what Bulwark adds (its annotations) and enforces. */
+  private async features(argv: string[]): Promise<number> {
+    const config = this.config();
+    const runtime = chooseRuntime(config, undefined);
+    const out = await this.ctx.capture(runtime.path, [...runtime.args, ...argv]);
+    if (out.exitCode !== 0) {
+      this.ctx.stderr(out.stderr);
+      return out.exitCode;
+    }
+    const features = parseJson(out.stdout) as Record<string, unknown>;
+    const annotations = { ...(features.annotations as Record<string, string> | undefined) };
+    annotations['io.bulwark.version'] = BULWARK_VERSION;
+    annotations['io.bulwark.runtime'] = runtime.name;
+    annotations['io.bulwark.profile.default'] = config.defaultProfile;
+    annotations['io.bulwark.annotations'] = ['io.bulwark.profile', RUNTIME_ANNOTATION].join(',');
+    process.stdout.write(stringifyJson({ ...features, annotations }) + '\n');
+    return 0;
+  }
+}
+
+export const BULWARK_VERSION = '0.1.0';
+
+function podIdentityForAudit(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!annotations) return undefined;
+  const keys = ['io.kubernetes.cri.container-type', 'io.kubernetes.cri.sandbox-id', 'io.kubernetes.cri.sandbox-name', 'io.kubernetes.cri.sandbox-namespace', 'io.kubernetes.cri.container-name'];
+  const out: Record<string, string> = {};
+  for (const k of keys) if (annotations[k] !== undefined) out[k.replace('io.kubernetes.cri.', '')] = annotations[k]!;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** runc update accepts sizes like 512m; the engine needs bytes to compare with ceilings. */
+export function parseUpdateNumber(value: string): number | bigint {
+  const m = /^(-?[0-9]+)([kKmMgGtT])?[bB]?$/.exec(value.trim());
+  if (!m) throw new EngineFailure(`bulwark: update: cannot read "${value}"`);
+  const mult: Record<string, bigint> = { k: 1024n, m: 1024n ** 2n, g: 1024n ** 3n, t: 1024n ** 4n };
+  const n = BigInt(m[1]!) * (m[2] ? mult[m[2].toLowerCase()]! : 1n);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n;
+}
+
+/** Drop `--flag value` / `--flag=value` pairs (after the subcommand) whose value matches. */
+function removeFlagValues(argv: string[], from: number, names: string[], drop: (value: string) => boolean): void {
+  for (let i = from + 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!names.includes(name)) {
+      if (!arg.startsWith('-')) return; // the id: flags end here
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
+    if (value !== undefined && drop(value)) {
+      argv.splice(i, eq > 0 ? 1 : 2);
+      i--;
+    } else if (eq < 0) {
+      i++;
+    }
+  }
+}
+

@@ -1,0 +1,41 @@
+// Process entry of the runtime engine (started by the native launcher for create, run, exec,
+// update and features). Never touches process.stdout/stderr on the success path: during create
+// and exec those are the container's own pipes.
+import { writeSync } from 'node:fs';
+import { execa } from 'execa';
+import { loadNative } from '../native/index.js';
+import { Engine } from './engine.js';
+
+const stderr = (text: string) => {
+  try {
+    writeSync(2, text);
+  } catch {
+    // stderr closed: the --log line is all the caller gets
+  }
+};
+
+async function main(): Promise<number> {
+  const engine = new Engine({
+    native: loadNative(),
+    env: process.env,
+    cwd: process.cwd(),
+    argv0: process.env.BULWARK_LAUNCHER_ARGV0 ?? process.argv[1] ?? 'bulwark-runtime',
+    now: () => new Date(),
+    stderr,
+    capture: async (file, args) => {
+      const r = await execa(file, args, { reject: false, stdin: 'ignore' });
+      return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
+    },
+  });
+  return engine.run(process.argv.slice(2));
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    stderr(`bulwark: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
