@@ -45,10 +45,10 @@ test: build
 	$(MAKE) test-integration
 
 test-unit:
-	npx tap --disable-coverage --reporter=base 'dist/test/**/*.test.js'
+	scripts/tap.sh unit --timeout=300 'dist/test/**/*.test.js'
 
 test-integration:
-	npx tap --disable-coverage --reporter=base --jobs=1 --timeout=600 'dist/integration/**/*.test.js'
+	scripts/tap.sh integration --jobs=1 --timeout=900 'dist/integration/**/*.test.js'
 
 demo: build
 	$(NODE) dist/scripts/demo.js

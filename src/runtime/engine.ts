@@ -189,7 +189,7 @@ export class Engine {
   private create(inv: RuncInvocation, argv: string[]): number {
     if (!inv.id) throw new EngineFailure(`bulwark: ${inv.command}: missing container id`);
     const config = this.config();
-    const loaded = loadBundle(bundleDir(inv, this.ctx.cwd));
+    const loaded = loadBundle(bundleDir(inv, this.ctx.cwd) ?? this.ctx.cwd);
     const { source, base } = loadProfiles(config, this.ctx.argv0);
     const profile = selectProfile(source, base, loaded.spec);
     const runtime = chooseRuntime(config, loaded.spec.annotations);

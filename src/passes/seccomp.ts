@@ -1,0 +1,322 @@
+// Rule `seccomp`: every container runs under a system-call allowlist, and nothing a profile
+// blocks can be allowed by a config's own filter.
+//
+// - No filter, or one whose default lets everything through (ALLOW/LOG): the profile's filter is
+//   injected, with capability-gated rules resolved against the final bounding set.
+// - A config's own filter: `merge` keeps it, strips deny-listed calls from the rules that let
+//   calls through and blocks them explicitly; `replace` swaps the profile's filter in.
+// Whatever happens, a call the config's filter blocked stays blocked (see conditions below): a
+// replacement is narrowed to what the old filter allowed, and architectures are never added to a
+// filter that had none of them, since libseccomp kills calls from unlisted ABIs.
+import type { Seccomp, Spec, Syscall, SyscallArg } from '../spec/index.js';
+import type { ResolvedProfile, SeccompRule, SeccompRuleConfig } from '../profile/types.js';
+import type { HostFacts } from '../host/types.js';
+import type { Pass } from './types.js';
+import { reporter } from './util.js';
+import type { Cond } from '../profile/seccomp-filter.js';
+import { ALWAYS, and, contains, effectiveOutcome, isAlways, not, ruleCondition, toArgs } from '../profile/seccomp-filter.js';
+
+type Action = Syscall['action'];
+type Arch = NonNullable<Seccomp['architectures']>[number];
+type Report = ReturnType<typeof reporter>;
+
+const PERMISSIVE: ReadonlySet<string> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG']);
+const BLOCKING: ReadonlySet<string> = new Set(['SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP']);
+// TRACE and NOTIFY hand the decision to another process, so they may let a call through.
+const isBlocking = (action: string) => BLOCKING.has(action);
+const ENOSYS = 38;
+
+/** The ABIs a host's kernel runs: the native one first. The profile filters are written for these two. */
+const HOST_ARCHITECTURES: Record<string, Arch[]> = {
+  x86_64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  aarch64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+};
+const NATIVE_ARCHITECTURE: Record<string, Arch> = {
+  i386: 'SCMP_ARCH_X86', i686: 'SCMP_ARCH_X86', armv7l: 'SCMP_ARCH_ARM', armv6l: 'SCMP_ARCH_ARM',
+  ppc64: 'SCMP_ARCH_PPC64', ppc64le: 'SCMP_ARCH_PPC64LE', s390: 'SCMP_ARCH_S390', s390x: 'SCMP_ARCH_S390X',
+  mips: 'SCMP_ARCH_MIPS', mipsel: 'SCMP_ARCH_MIPSEL', mips64: 'SCMP_ARCH_MIPS64', mips64el: 'SCMP_ARCH_MIPSEL64',
+  riscv64: 'SCMP_ARCH_RISCV64',
+};
+
+// ---------------------------------------------------------------- reading a filter
+
+function isUnconfined(seccomp: Seccomp): boolean {
+  return PERMISSIVE.has(seccomp.defaultAction);
+}
+
+function rulesNaming(seccomp: Seccomp, name: string): Syscall[] {
+  return (seccomp.syscalls ?? []).filter((rule) => rule.names.includes(name));
+}
+
+function isUnconditional(rule: Syscall): boolean {
+  return (rule.args ?? []).length === 0;
+}
+
+/** Arguments for which a filter certainly lets `name` through (an under-approximation). */
+function surelyPermitted(seccomp: Seccomp, name: string): { cond: Cond; approximate: boolean } {
+  const rules = rulesNaming(seccomp, name);
+  const base = isUnconfined(seccomp) ? ALWAYS : rules.filter((r) => PERMISSIVE.has(r.action)).flatMap(ruleCondition);
+  // Where rules with different outcomes overlap, assume the blocking one wins.
+  const negated = not(rules.filter((r) => !PERMISSIVE.has(r.action)).flatMap(ruleCondition));
+  const both = and(base, negated.cond);
+  return { cond: both.cond, approximate: negated.approximate || both.approximate };
+}
+
+/** Arguments for which a filter may let `name` through (an over-approximation). */
+function maybePermitted(seccomp: Seccomp, name: string): Cond {
+  if (!isBlocking(seccomp.defaultAction)) return ALWAYS;
+  return rulesNaming(seccomp, name).filter((r) => !isBlocking(r.action)).flatMap(ruleCondition);
+}
+
+function permissiveNames(seccomp: Seccomp): string[] {
+  const names = new Set<string>();
+  for (const rule of seccomp.syscalls ?? []) if (PERMISSIVE.has(rule.action)) rule.names.forEach((n) => names.add(n));
+  return [...names];
+}
+
+/** Names of calls whose decision may not be "blocked" (permissive or handed to a tracer/agent). */
+function nonBlockingNames(seccomp: Seccomp): Set<string> {
+  return new Set((seccomp.syscalls ?? []).filter((r) => !isBlocking(r.action)).flatMap((r) => r.names));
+}
+
+function coveredByUnconditionalBlock(seccomp: Seccomp, name: string): boolean {
+  return rulesNaming(seccomp, name).some((r) => isBlocking(r.action) && isUnconditional(r));
+}
+
+// ---------------------------------------------------------------- the profile's filter
+
+function boundingSet(spec: Spec): string[] {
+  return spec.process?.capabilities?.bounding ?? [];
+}
+
+function copyArgs(args: SeccompRuleConfig['args']): SyscallArg[] | undefined {
+  return args?.map((a) => ({ index: a.index, value: a.value, ...(a.valueTwo !== undefined ? { valueTwo: a.valueTwo } : {}), op: a.op as SyscallArg['op'] }));
+}
+
+/** One profile rule in OCI form: `requiresCapabilities` and `comment` are Bulwark's, not the runtime's. */
+function toOciRule(rule: SeccompRuleConfig, names: string[]): Syscall {
+  const out: Syscall = { names: names as Syscall['names'], action: rule.action as Action };
+  if (rule.errnoRet !== undefined) out.errnoRet = rule.errnoRet;
+  const args = copyArgs(rule.args);
+  if (args) out.args = args;
+  return out;
+}
+
+function architecturesFor(host: HostFacts): Arch[] | undefined {
+  const full = HOST_ARCHITECTURES[host.arch];
+  if (full) return [...full];
+  const native = NATIVE_ARCHITECTURE[host.arch];
+  return native ? [native] : undefined;
+}
+
+/** The profile's filter as it applies to this container and host. */
+function profileSeccomp(rule: SeccompRule, spec: Spec, host: HostFacts): Seccomp {
+  const { filter } = rule;
+  const held = boundingSet(spec);
+  const deny = new Set(rule.deny);
+  const defaultOutcome = effectiveOutcome(filter.defaultAction, filter.defaultErrnoRet);
+  const syscalls: Syscall[] = [];
+  for (const r of filter.syscalls) {
+    if (!(r.requiresCapabilities ?? []).every((cap) => held.includes(cap))) continue;
+    // Rules that repeat the default (the documentation groups) are left out: runc skips them and
+    // other runtimes may refuse them.
+    if (effectiveOutcome(r.action, r.errnoRet) === defaultOutcome) continue;
+    const names = r.names.filter((n) => !deny.has(n));
+    if (names.length > 0) syscalls.push(toOciRule(r, names));
+  }
+  if (rule.deny.length > 0) syscalls.push({ names: [...rule.deny] as Syscall['names'], action: 'SCMP_ACT_ERRNO', errnoRet: rule.denyErrno });
+  const seccomp: Seccomp = { defaultAction: filter.defaultAction as Action };
+  if (filter.defaultErrnoRet !== undefined) seccomp.defaultErrnoRet = filter.defaultErrnoRet;
+  const architectures = architecturesFor(host);
+  if (architectures) seccomp.architectures = architectures;
+  seccomp.syscalls = syscalls;
+  return seccomp;
+}
+
+/**
+ * Never widen the ABIs a config's filter covered: libseccomp kills calls from an ABI the filter
+ * does not list (its default bad-architecture action), and always covers the native one, which
+ * `architecturesFor` puts first.
+ */
+function keepArchitectures(ours: Seccomp, theirs: Seccomp): Seccomp['architectures'] {
+  if (!ours.architectures) return theirs.architectures;
+  const covered = new Set<string>([ours.architectures[0], ...(theirs.architectures ?? [])]);
+  return ours.architectures.filter((a) => covered.has(a));
+}
+
+// ---------------------------------------------------------------- narrowing ours to theirs
+
+interface Narrowed {
+  seccomp: Seccomp;
+  /** Calls now allowed for fewer arguments, or not at all, because the config's filter was stricter. */
+  narrowed: string[];
+  /** Calls blocked for more arguments than the old filter blocked (inexpressible combinations). */
+  approximate: string[];
+}
+
+function removeNames(rules: Syscall[], drop: ReadonlySet<string>, which: (r: Syscall) => boolean): Syscall[] {
+  const out: Syscall[] = [];
+  for (const rule of rules) {
+    if (!which(rule) || !rule.names.some((n) => drop.has(n))) {
+      out.push(rule);
+      continue;
+    }
+    const names = rule.names.filter((n) => !drop.has(n));
+    if (names.length > 0) out.push({ ...rule, names: names as Syscall['names'] });
+  }
+  return out;
+}
+
+/** The profile's filter, narrowed so that nothing the config's filter blocked becomes allowed. */
+function narrowTo(ours: Seccomp, theirs: Seccomp): Narrowed {
+  const narrowed: string[] = [];
+  const approximate: string[] = [];
+  const added: Syscall[] = [];
+  const carried = new Map<string, Syscall>();
+  for (const name of permissiveNames(ours)) {
+    const limit = surelyPermitted(theirs, name);
+    if (isAlways(limit.cond)) continue;
+    const mine = rulesNaming(ours, name).filter((r) => PERMISSIVE.has(r.action)).flatMap(ruleCondition);
+    if (contains(limit.cond, mine)) continue;
+    const both = and(mine, limit.cond);
+    narrowed.push(name);
+    if (limit.approximate || both.approximate) approximate.push(name);
+    for (const conj of both.cond) added.push({ names: [name], action: 'SCMP_ACT_ALLOW', ...(conj.length > 0 ? { args: toArgs(conj) } : {}) });
+    if (both.cond.length === 0 && !rulesNaming(ours, name).some((r) => !PERMISSIVE.has(r.action))) carryBlock(theirs, name, carried);
+  }
+  const kept = removeNames(ours.syscalls ?? [], new Set(narrowed), (r) => PERMISSIVE.has(r.action));
+  const seccomp: Seccomp = { ...ours, syscalls: [...kept, ...added, ...carried.values()] };
+  const architectures = keepArchitectures(ours, theirs);
+  if (architectures) seccomp.architectures = architectures;
+  else delete seccomp.architectures;
+  return { seccomp, narrowed: narrowed.sort(), approximate: approximate.sort() };
+}
+
+function carryBlock(theirs: Seccomp, name: string, carried: Map<string, Syscall>): void {
+  const block = rulesNaming(theirs, name).find((r) => isBlocking(r.action) && isUnconditional(r));
+  if (!block) return;
+  const key = effectiveOutcome(block.action, block.errnoRet);
+  const existing = carried.get(key);
+  if (existing) existing.names.push(name);
+  else carried.set(key, { names: [name], action: block.action, ...(block.errnoRet !== undefined ? { errnoRet: block.errnoRet } : {}) });
+}
+
+/** True when a config's filter lets through nothing the profile's does not (so replacing it changes nothing). */
+function withinProfile(theirs: Seccomp, ours: Seccomp): boolean {
+  if (!isBlocking(theirs.defaultAction)) return false;
+  return [...nonBlockingNames(theirs)].every((name) => {
+    const mine = rulesNaming(ours, name).filter((r) => PERMISSIVE.has(r.action)).flatMap(ruleCondition);
+    return contains(mine, maybePermitted(theirs, name));
+  });
+}
+
+// ---------------------------------------------------------------- merging the deny list into theirs
+
+function list(names: Iterable<string>): string {
+  return [...names].join(', ');
+}
+
+/** The profile's deny list and clone3 rule applied to a config's own (confining) filter. */
+function mergeInto(theirs: Seccomp, rule: SeccompRule, out: Report): Seccomp {
+  const syscalls = theirs.syscalls ?? [];
+  const nonBlocking = nonBlockingNames(theirs);
+  const defaultBlocks = isBlocking(theirs.defaultAction);
+  const allowedDenied = rule.deny.filter((n) => nonBlocking.has(n));
+  const newlyBlocked = rule.deny.filter((n) => !coveredByUnconditionalBlock(theirs, n) && (nonBlocking.has(n) || !defaultBlocks));
+  const leftToDefault = newlyBlocked.filter((n) => !nonBlocking.has(n));
+  const clone3Allowed = !rule.deny.includes('clone3') && syscalls.some((r) => PERMISSIVE.has(r.action) && r.names.includes('clone3'));
+
+  const blockedHow = out.changes ? `: removed${newlyBlocked.length > 0 ? ` and blocked with errno ${rule.denyErrno}` : ''}` : '';
+  if (allowedDenied.length > 0) out.report('linux.seccomp.syscalls', `filter allows ${list(allowedDenied)}, which the profile blocks${blockedHow}`, undefined, 'deny');
+  if (leftToDefault.length > 0) {
+    const how = out.changes ? `: blocked with errno ${rule.denyErrno}` : '';
+    out.report('linux.seccomp.syscalls', `filter leaves ${list(leftToDefault)}, which the profile blocks, to its default action ${theirs.defaultAction}${how}`, undefined, 'deny');
+  }
+  if (clone3Allowed) {
+    const how = out.changes ? ': it now fails with ENOSYS, so the C library falls back to clone' : '';
+    out.report('linux.seccomp.syscalls', `filter allows clone3, whose namespace flags seccomp cannot inspect${how}`);
+  }
+  if (!out.changes || (allowedDenied.length === 0 && newlyBlocked.length === 0 && !clone3Allowed)) return theirs;
+
+  let next = removeNames(syscalls, new Set(allowedDenied), (r) => !isBlocking(r.action));
+  if (clone3Allowed) next = removeNames(next, new Set(['clone3']), (r) => PERMISSIVE.has(r.action));
+  // The new deny rule covers these outright; conditional rules naming them would only conflict.
+  next = removeNames(next, new Set(newlyBlocked), (r) => isBlocking(r.action) && !isUnconditional(r));
+  if (newlyBlocked.length > 0) next.push({ names: newlyBlocked as Syscall['names'], action: 'SCMP_ACT_ERRNO', errnoRet: rule.denyErrno });
+  if (clone3Allowed && !coveredByUnconditionalBlock({ ...theirs, syscalls: next }, 'clone3')) {
+    next.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
+  }
+  return { ...theirs, syscalls: next };
+}
+
+// ---------------------------------------------------------------- the pass
+
+function allowedCount(seccomp: Seccomp): number {
+  return permissiveNames(seccomp).length;
+}
+
+function narrowingNote(result: Narrowed): string {
+  if (result.narrowed.length === 0) return '';
+  const approx = result.approximate.length > 0 ? ` (${list(result.approximate)} more strictly than before)` : '';
+  return `; kept the config filter's stricter limits on ${list(result.narrowed)}${approx}`;
+}
+
+function reportArchitectures(host: HostFacts, out: Report): void {
+  if (HOST_ARCHITECTURES[host.arch]) return;
+  const native = NATIVE_ARCHITECTURE[host.arch];
+  const what = native ? `only its native ABI (${native}) is listed` : 'it has no seccomp architecture name, so the runtime filters its native ABI only';
+  out.report('linux.seccomp.architectures', `host architecture ${host.arch} is not one the profile filters were written for; ${what}`, 'warn', 'architectures');
+}
+
+function injectProfile(current: Seccomp | undefined, rule: SeccompRule, spec: Spec, host: HostFacts, out: Report): Seccomp | undefined {
+  const problem = current ? `filter is unconfined (defaultAction ${current.defaultAction})` : 'no seccomp filter';
+  if (!out.changes) {
+    out.report('linux.seccomp', `${problem}: the profile requires seccomp filter '${rule.profile}'`);
+    return current;
+  }
+  const ours = profileSeccomp(rule, spec, host);
+  const result: Narrowed = current ? narrowTo(ours, current) : { seccomp: ours, narrowed: [], approximate: [] };
+  const verb = current ? 'replaced it with' : 'added';
+  out.report('linux.seccomp', `${problem}: ${verb} profile filter '${rule.profile}' (${allowedCount(result.seccomp)} syscalls allowed)${narrowingNote(result)}`);
+  reportArchitectures(host, out);
+  return result.seccomp;
+}
+
+function replaceFilter(current: Seccomp, rule: SeccompRule, spec: Spec, host: HostFacts, out: Report): Seccomp {
+  const ours = profileSeccomp(rule, spec, host);
+  if (withinProfile(current, ours)) return current;
+  if (!out.changes) return mergeInto(current, rule, out);
+  const result = narrowTo(ours, current);
+  out.report('linux.seccomp', `config's own filter allows calls the profile does not: replaced it with profile filter '${rule.profile}' (${allowedCount(result.seccomp)} syscalls allowed)${narrowingNote(result)}`);
+  reportArchitectures(host, out);
+  return result.seccomp;
+}
+
+/** Refuse actions the kernel cannot carry out: the runtime would fail, or worse, degrade them. */
+function checkKernelActions(seccomp: Seccomp | undefined, host: HostFacts, out: Report): void {
+  if (!seccomp) return;
+  const supported = new Set(host.seccompActions);
+  const kernelName = (action: string) => (action === 'SCMP_ACT_KILL' ? 'SCMP_ACT_KILL_THREAD' : action);
+  const used = new Map<string, string>([[kernelName(seccomp.defaultAction), 'linux.seccomp.defaultAction']]);
+  for (const r of seccomp.syscalls ?? []) if (!used.has(kernelName(r.action))) used.set(kernelName(r.action), 'linux.seccomp.syscalls');
+  for (const [action, path] of used) {
+    if (!supported.has(action)) out.report(path, `filter uses ${action}, which this kernel does not support: refusing to start rather than run without the filter`, 'deny', 'actions');
+  }
+}
+
+function withSeccomp(spec: Spec, seccomp: Seccomp): Spec {
+  return { ...spec, linux: { ...(spec.linux ?? {}), seccomp } };
+}
+
+export const seccompPass: Pass = (spec: Spec, profile: ResolvedProfile, host: HostFacts) => {
+  const rule = profile.rules.seccomp;
+  const out = reporter('seccomp', rule.action);
+  const current = spec.linux?.seccomp;
+  let next: Seccomp | undefined;
+  if (!current || isUnconfined(current)) next = injectProfile(current, rule, spec, host, out);
+  else if (rule.customFilters === 'replace') next = replaceFilter(current, rule, spec, host, out);
+  else next = mergeInto(current, rule, out);
+  checkKernelActions(next, host, out);
+  const changed = next !== undefined && next !== current;
+  return { spec: changed ? withSeccomp(spec, next as Seccomp) : spec, findings: out.findings };
+};
