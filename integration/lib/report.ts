@@ -61,6 +61,8 @@ export interface SelfReport extends IdsReport {
 export type SyscallVerdict = 'allowed' | 'reached' | 'blocked' | 'blocked-or-denied' | 'enosys' | 'other' | 'killed' | 'probe-error';
 
 export interface SyscallOutcome {
+  /** The syscall a seccomp rule must name to block this attempt (socket for socket_raw). */
+  syscall: string;
   ret?: number;
   errno?: string | null;
   verdict: SyscallVerdict;

@@ -585,7 +585,7 @@ static int cmd_ids(void) {
  * | userfaultfd       | userfaultfd(UFFD_USER_MODE_ONLY | 0x2)       | EINVAL             | filter              |
  * | io_uring_setup    | io_uring_setup(1, NULL)                       | EFAULT             | filter or io_uring_disabled=2 |
  * | perf_event_open   | perf_event_open(NULL, 0, -1, -1, 0)           | EFAULT             | filter              |
- * | open_by_handle_at | open_by_handle_at(-1, NULL, 0)                | EBADF (>= 6.10)    | filter (older: also no DAC_READ_SEARCH) |
+ * | open_by_handle_at | open_by_handle_at(-1, NULL, 0)                | EFAULT (6.18)      | filter or no DAC_READ_SEARCH (older kernels check it first) |
  * | mount             | mount("none", "/mnt", "tmpfs", MS_NOUSER, 0)  | EINVAL             | filter              |
  * | mount_tmpfs       | mount("none", "/mnt", "tmpfs", 0, 0), umount  | 0                  | filter or no SYS_ADMIN |
  * |                   |   (in a private mount namespace when allowed) |                    |                     |
@@ -601,6 +601,8 @@ static int cmd_ids(void) {
  * | personality_noaslr| personality(ADDR_NO_RANDOMIZE)                | old persona        | filter              |
  * | chroot            | chroot("/nonexistent-bulwark-probe")          | ENOENT             | filter              |
  * | reboot            | reboot(bad magic, ...)                        | EINVAL             | filter or no SYS_BOOT |
+ *
+ * Each result also names the syscall a seccomp rule has to match ("syscall"), e.g. socket.
  *
  * (*) unshare/clone of a user namespace also fails with EPERM in a chroot, ENOSPC at
  * user.max_user_namespaces, EUSERS at the nesting limit.
@@ -659,38 +661,39 @@ enum eperm_meaning { EPERM_FILTER, EPERM_FILTER_OR_KERNEL };
 
 struct syscall_test {
   const char *name;
+  const char *syscall; /* the syscall a seccomp rule must name to block this attempt */
   long (*attempt)(void);
   int reached_errno; /* errno when the call got through; 0 when it should simply succeed */
   enum eperm_meaning eperm;
 };
 
 static const struct syscall_test syscall_tests[] = {
-    {"unshare", try_unshare, EINVAL, EPERM_FILTER},
-    {"unshare_user", try_unshare_user, 0, EPERM_FILTER_OR_KERNEL},
-    {"unshare_mount", try_unshare_mount, 0, EPERM_FILTER_OR_KERNEL},
-    {"setns", try_setns, EBADF, EPERM_FILTER},
-    {"keyctl", try_keyctl, ENOKEY, EPERM_FILTER},
-    {"add_key", try_add_key, EINVAL, EPERM_FILTER},
-    {"bpf", try_bpf, EFAULT, EPERM_FILTER},
-    {"userfaultfd", try_userfaultfd, EINVAL, EPERM_FILTER},
-    {"io_uring_setup", try_io_uring_setup, EFAULT, EPERM_FILTER_OR_KERNEL},
-    {"perf_event_open", try_perf_event_open, EFAULT, EPERM_FILTER},
-    {"open_by_handle_at", try_open_by_handle_at, EBADF, EPERM_FILTER},
-    {"mount", try_mount, EINVAL, EPERM_FILTER},
-    {"mount_tmpfs", try_mount_tmpfs, 0, EPERM_FILTER_OR_KERNEL},
-    {"clone3", try_clone3, EINVAL, EPERM_FILTER},
-    {"clone_newuser", try_clone_newuser, 0, EPERM_FILTER_OR_KERNEL},
-    {"socket_alg", try_socket_alg, EAFNOSUPPORT, EPERM_FILTER},
-    {"socket_vsock", try_socket_vsock, EAFNOSUPPORT, EPERM_FILTER},
-    {"socket_raw", try_socket_raw, 0, EPERM_FILTER_OR_KERNEL},
-    {"ptrace", try_ptrace, ESRCH, EPERM_FILTER},
-    {"init_module", try_init_module, ENOEXEC, EPERM_FILTER_OR_KERNEL},
-    {"kexec_load", try_kexec_load, EINVAL, EPERM_FILTER_OR_KERNEL},
-    {"personality", try_personality, 0, EPERM_FILTER},
-    {"personality_noaslr", try_personality_noaslr, 0, EPERM_FILTER},
-    {"chroot", try_chroot, ENOENT, EPERM_FILTER},
-    {"reboot", try_reboot, EINVAL, EPERM_FILTER_OR_KERNEL},
-    {NULL, NULL, 0, EPERM_FILTER},
+    {"unshare", "unshare", try_unshare, EINVAL, EPERM_FILTER},
+    {"unshare_user", "unshare", try_unshare_user, 0, EPERM_FILTER_OR_KERNEL},
+    {"unshare_mount", "unshare", try_unshare_mount, 0, EPERM_FILTER_OR_KERNEL},
+    {"setns", "setns", try_setns, EBADF, EPERM_FILTER},
+    {"keyctl", "keyctl", try_keyctl, ENOKEY, EPERM_FILTER},
+    {"add_key", "add_key", try_add_key, EINVAL, EPERM_FILTER},
+    {"bpf", "bpf", try_bpf, EFAULT, EPERM_FILTER},
+    {"userfaultfd", "userfaultfd", try_userfaultfd, EINVAL, EPERM_FILTER},
+    {"io_uring_setup", "io_uring_setup", try_io_uring_setup, EFAULT, EPERM_FILTER_OR_KERNEL},
+    {"perf_event_open", "perf_event_open", try_perf_event_open, EFAULT, EPERM_FILTER},
+    {"open_by_handle_at", "open_by_handle_at", try_open_by_handle_at, EFAULT, EPERM_FILTER_OR_KERNEL},
+    {"mount", "mount", try_mount, EINVAL, EPERM_FILTER},
+    {"mount_tmpfs", "mount", try_mount_tmpfs, 0, EPERM_FILTER_OR_KERNEL},
+    {"clone3", "clone3", try_clone3, EINVAL, EPERM_FILTER},
+    {"clone_newuser", "clone", try_clone_newuser, 0, EPERM_FILTER_OR_KERNEL},
+    {"socket_alg", "socket", try_socket_alg, EAFNOSUPPORT, EPERM_FILTER},
+    {"socket_vsock", "socket", try_socket_vsock, EAFNOSUPPORT, EPERM_FILTER},
+    {"socket_raw", "socket", try_socket_raw, 0, EPERM_FILTER_OR_KERNEL},
+    {"ptrace", "ptrace", try_ptrace, ESRCH, EPERM_FILTER},
+    {"init_module", "init_module", try_init_module, ENOEXEC, EPERM_FILTER_OR_KERNEL},
+    {"kexec_load", "kexec_load", try_kexec_load, EINVAL, EPERM_FILTER_OR_KERNEL},
+    {"personality", "personality", try_personality, 0, EPERM_FILTER},
+    {"personality_noaslr", "personality", try_personality_noaslr, 0, EPERM_FILTER},
+    {"chroot", "chroot", try_chroot, ENOENT, EPERM_FILTER},
+    {"reboot", "reboot", try_reboot, EINVAL, EPERM_FILTER_OR_KERNEL},
+    {NULL, NULL, NULL, 0, EPERM_FILTER},
 };
 
 struct attempt_result {
@@ -706,6 +709,8 @@ static void run_syscall_test(const struct syscall_test *test) {
   int fds[2];
   json_key(test->name);
   json_open('{');
+  json_key("syscall");
+  json_str(test->syscall);
   if (pipe2(fds, O_CLOEXEC) < 0) {
     json_key("verdict");
     json_str("probe-error");

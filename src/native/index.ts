@@ -154,7 +154,8 @@ function int(name: string, v: unknown, min: number, max: number): number {
 const fd = (name: string, v: unknown): number => int(name, v, 0, 2 ** 31 - 1);
 
 function idMap(name: string, v: unknown): IdMapping[] {
-  if (!Array.isArray(v) || v.length === 0) invalid('type', `${name} must be a non-empty array of {containerID, hostID, size}`);
+  if (!Array.isArray(v)) invalid('type', `${name} must be an array of {containerID, hostID, size}`);
+  if (v.length === 0) invalid('value', `${name} must not be empty`);
   return v.map((m: Partial<IdMapping> | null, i) => {
     if (typeof m !== 'object' || m === null) invalid('type', `${name}[${i}] must be an object`);
     return {

@@ -102,9 +102,25 @@ function toOciRule(rule: SeccompRuleConfig, names: string[]): Syscall {
   return out;
 }
 
-function architecturesFor(host: HostFacts): Arch[] | undefined {
+// On the i386 ABI, libseccomp also matches the socket and SysV IPC calls through their
+// multiplexers socketcall(2) and ipc(2), whose arguments sit behind a pointer: a rule comparing
+// socket()'s family becomes "socketcall(SYS_SOCKET) allowed" with no check at all (see
+// seccomp_export_pfc), and `int 0x80` from any process, 64-bit or not, would reach AF_ALG. Such a
+// filter therefore leaves SCMP_ARCH_X86 out, so that libseccomp kills i386 calls instead.
+const X86_MULTIPLEXED: ReadonlySet<string> = new Set([
+  'socket', 'socketpair', 'bind', 'connect', 'listen', 'accept', 'accept4', 'getsockname', 'getpeername',
+  'sendto', 'recvfrom', 'send', 'recv', 'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg',
+  'sendmmsg', 'recvmmsg', 'semop', 'semget', 'semctl', 'semtimedop', 'msgsnd', 'msgrcv', 'msgget',
+  'msgctl', 'shmat', 'shmdt', 'shmget', 'shmctl',
+]);
+
+function comparesMultiplexedArgs(syscalls: Syscall[]): boolean {
+  return syscalls.some((r) => !isUnconditional(r) && r.names.some((n) => X86_MULTIPLEXED.has(n)));
+}
+
+function architecturesFor(host: HostFacts, syscalls: Syscall[]): Arch[] | undefined {
   const full = HOST_ARCHITECTURES[host.arch];
-  if (full) return [...full];
+  if (full) return full.filter((a) => a !== 'SCMP_ARCH_X86' || !comparesMultiplexedArgs(syscalls));
   const native = NATIVE_ARCHITECTURE[host.arch];
   return native ? [native] : undefined;
 }
@@ -127,7 +143,7 @@ function profileSeccomp(rule: SeccompRule, spec: Spec, host: HostFacts): Seccomp
   if (rule.deny.length > 0) syscalls.push({ names: [...rule.deny] as Syscall['names'], action: 'SCMP_ACT_ERRNO', errnoRet: rule.denyErrno });
   const seccomp: Seccomp = { defaultAction: filter.defaultAction as Action };
   if (filter.defaultErrnoRet !== undefined) seccomp.defaultErrnoRet = filter.defaultErrnoRet;
-  const architectures = architecturesFor(host);
+  const architectures = architecturesFor(host, syscalls);
   if (architectures) seccomp.architectures = architectures;
   seccomp.syscalls = syscalls;
   return seccomp;

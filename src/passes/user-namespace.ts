@@ -181,7 +181,7 @@ export const userNamespacePass: Pass = (spec, profile, host) => {
     return unchanged();
   }
   // Fail closed before promising a fix that cannot be made: mappings have nowhere to come from.
-  const mustUseAllocation = host.podUserNamespace !== null || userRule.existingMappings === 'replace' || KINDS.some((k) => !spec.linux?.[KEYS[k]]?.length);
+  const mustUseAllocation = Boolean(host.podUserNamespace) || userRule.existingMappings === 'replace' || KINDS.some((k) => !spec.linux?.[KEYS[k]]?.length);
   if (r.changes && !host.idAllocation && mustUseAllocation) {
     r.report(NS_PATH, "needs a user namespace, but no ID range is allocated to this container's pod", 'deny');
     return unchanged();
