@@ -91,8 +91,12 @@ export function parseDataFile(text: string, file: string): unknown {
     const line = problem.linePos?.[0]?.line;
     throw new ProfileError(`${file}${line ? `:${line}` : ''}: ${problem.message.split('\n')[0]}`);
   }
-  // maxAliasCount guards against "billion laughs" alias expansion.
-  return doc.toJS({ maxAliasCount: 50 });
+  try {
+    // maxAliasCount guards against "billion laughs" alias expansion.
+    return doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    throw new ProfileError(`${file}: ${(err as Error).message}`);
+  }
 }
 
 function describeSchemaError(e: ValidationError): string {
