@@ -6,7 +6,7 @@ import {
   renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { assertSpec } from '../spec/index.js';
 import type { Spec } from '../spec/index.js';
@@ -77,10 +77,33 @@ export function loadConfig(bundleDir: string): LoadedConfig {
   } catch (err) {
     throw new BundleError(`${path}: ${(err as Error).message}`);
   }
+  let spec: Spec;
   try {
-    return { bundle, path, text, spec: assertSpec(parsed), mode };
+    spec = assertSpec(parsed);
   } catch (err) {
     throw new BundleError(`${path}: ${(err as Error).message}`);
+  }
+  checkRootfsLocation(bundle, path, spec);
+  return { bundle, path, text, spec, mode };
+}
+
+/**
+ * A relative rootfs must stay inside the bundle once symlinks are resolved (a `rootfs` that is
+ * a symlink to `/` would give the container the host's root), and no rootfs may be the host's
+ * `/`. A rootfs that does not exist yet is left to the runtime to report.
+ */
+function checkRootfsLocation(bundle: string, configPath: string, spec: Spec): void {
+  const rootPath = spec.root?.path;
+  if (!rootPath) return;
+  let real: string;
+  try {
+    real = realpathSync(isAbsolute(rootPath) ? rootPath : join(bundle, rootPath));
+  } catch {
+    return;
+  }
+  if (real === '/') throw new BundleError(`${configPath}: root.path ${rootPath} resolves to the host's /`);
+  if (!isAbsolute(rootPath) && real !== bundle && !real.startsWith(`${bundle}/`)) {
+    throw new BundleError(`${configPath}: root.path ${rootPath} resolves to ${real}, outside the bundle`);
   }
 }
 

@@ -1,22 +1,29 @@
-// The container's root filesystem: it must lie inside the bundle, and may be forced read-only.
+// The container's root filesystem: never a host system directory, never outside the bundle
+// when relative, and read-only when the profile says so.
 import type { Pass } from './types.js';
 import { reporter } from './util.js';
 import { posix } from 'node:path';
 
 type Reporter = ReturnType<typeof reporter>;
 
+/** Host trees that are never a container's root filesystem. */
+const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
+const SYSTEM_DIRS = ['/', '/etc', '/usr', '/boot', '/root', '/bin', '/sbin', '/lib', '/lib64', '/var', '/run', '/home'];
+
 /**
- * The pass cannot see the bundle directory, so an absolute root.path cannot be shown to lie
- * inside it and is refused (fail closed); a relative one is resolved against the bundle by the
- * runtime, so `..` segments that climb out of it are refused too. Symlinks inside the bundle are
- * the shell's business (it has the files).
+ * A relative root.path is resolved against the bundle by the runtime, so `..` segments that
+ * climb out of it are refused. An absolute one is normal (Docker, Podman and CRI-O pass
+ * absolute rootfs paths) unless it is the host's own root or a system tree: a container whose
+ * root is the host's `/` is the host. Symlinks are resolved by the bundle loader, which has the
+ * files.
  */
 function checkPath(path: string, r: Reporter): void {
+  const resolved = posix.normalize(path);
   if (path.startsWith('/')) {
-    r.report('root.path', `escapes the bundle: ${path} is absolute, so it cannot be shown to lie inside the bundle`, 'deny');
+    const system = SYSTEM_DIRS.includes(resolved.replace(/\/+$/, '') || '/') || SYSTEM_TREES.some((t) => resolved === t || resolved.startsWith(`${t}/`));
+    if (system) r.report('root.path', `is the host directory ${resolved}: a container's root must be its own filesystem`, 'deny');
     return;
   }
-  const resolved = posix.normalize(path);
   if (resolved === '..' || resolved.startsWith('../')) {
     r.report('root.path', `escapes the bundle: ${path} resolves to ${resolved}`, 'deny');
   }

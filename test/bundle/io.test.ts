@@ -50,6 +50,16 @@ t.test('bad bundles and configs: a clear error naming the file, nothing written'
       return dir;
     }, /not a regular file/],
     ['config too large', () => bundleWith(' '.repeat(MAX_CONFIG_BYTES + 1)), /larger than the \d+ byte limit/],
+    ['rootfs symlink to /', () => {
+      const dir = bundleWith(runcSpecText);
+      symlinkSync('/', join(dir, 'rootfs'));
+      return dir;
+    }, /root\.path rootfs resolves to the host's \//],
+    ['rootfs symlink out of the bundle', () => {
+      const dir = bundleWith(runcSpecText);
+      symlinkSync(tmpdir(), join(dir, 'rootfs'));
+      return dir;
+    }, /root\.path rootfs resolves to .*, outside the bundle/],
     ['nesting bomb', () => bundleWith('{"a":' + '['.repeat(10000) + ']'.repeat(10000) + '}'), /nesting deeper than/],
   ];
   for (const [name, make, message] of cases) {
@@ -59,6 +69,14 @@ t.test('bad bundles and configs: a clear error naming the file, nothing written'
     t.throws(() => loadConfig(dir), BundleError, `${name}: BundleError`);
     t.same(readdirSync(dir).sort(), before, `${name}: nothing written`);
   }
+});
+
+t.test('a rootfs inside the bundle, or absolute elsewhere, is fine', async (t) => {
+  const dir = bundleWith(runcSpecText);
+  mkdirSync(join(dir, 'rootfs'));
+  t.equal(loadConfig(dir).spec.root?.path, 'rootfs');
+  const abs = bundleWith(runcSpecText.replace('"path": "rootfs"', `"path": "${dir}/rootfs"`));
+  t.equal(loadConfig(abs).spec.root?.path, `${dir}/rootfs`);
 });
 
 t.test('hardened write: atomic replace, original kept once, mode kept', async (t) => {

@@ -2,18 +2,11 @@
 // the pass on deep-frozen inputs and checks the whole output spec, every finding, the output's
 // validity against the runtime-spec schema, and idempotence whenever the pass fixed something.
 import t from 'tap';
-import { createRequire } from 'node:module';
 import type { Spec } from '../../src/spec/index.js';
+import { specProblems } from '../../src/spec/index.js';
 import type { Finding, FindingAction, Pass } from '../../src/passes/types.js';
 import type { HostFacts } from '../../src/host/types.js';
 import { deepFreeze, runcSpec, testHost, testProfile } from '../fixtures/index.js';
-
-// The generated validators still call require() for two ajv runtime helpers in an ES module
-// (ajv-validator/ajv#2209), so importing them throws until scripts/gen-spec.mjs rewrites those
-// calls. Give this test process a require first, so the schema check below can run either way.
-const scope = globalThis as { require?: unknown };
-scope.require ??= createRequire(import.meta.url);
-const { specProblems } = await import('../../src/spec/index.js');
 
 export type ExpectedFinding = readonly [rule: string, path: string, action: FindingAction, message: RegExp];
 

@@ -43,11 +43,16 @@ runTable(rootfsPass, [
     findings: [['rootfs', 'root', 'deny', /^is missing/]],
   },
   {
-    name: 'an absolute root.path cannot be shown to lie in the bundle: refused',
+    name: 'the host root as root.path is refused',
     rules: on('fix'),
     spec: root('/', true),
-    findings: [['rootfs', 'root.path', 'deny', /^escapes the bundle: \/ is absolute/]],
+    findings: [['rootfs', 'root.path', 'deny', /^is the host directory \/: a container's root must be its own filesystem/]],
   },
+  { name: 'the host root spelled //./ is refused', rules: on('fix'), spec: root('//./', true), findings: [['rootfs', 'root.path', 'deny', /host directory \//]] },
+  { name: 'a host system tree as root.path is refused', rules: on('fix'), spec: root('/proc/1/root', true), findings: [['rootfs', 'root.path', 'deny', /host directory \/proc\/1\/root/]] },
+  { name: '/etc as root.path is refused', rules: on('fix'), spec: root('/etc/', true), findings: [['rootfs', 'root.path', 'deny', /host directory \/etc/]] },
+  { name: 'an absolute rootfs (Docker, Podman) is fine', rules: on('fix'), spec: root('/var/lib/docker/overlay2/abc/merged', true), findings: [] },
+  { name: 'an absolute rootfs under /var/lib is fine', rules: on('fix'), spec: root('/var/lib/containers/storage/overlay/x/merged', true), findings: [] },
   {
     name: 'a relative root.path climbing out of the bundle is refused',
     rules: on('fix'),
