@@ -191,6 +191,7 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
     if (fd >= 3) keep.push_back(static_cast<int>(fd));
   }
   std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
 
   std::vector<char*> cargv, cenv;
   for (auto& s : argv) cargv.push_back(&s[0]);
@@ -211,8 +212,7 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
       if (fd < 3) continue;  // a closed stdio descriptor stays closed
       int err = errno;
       for (auto& r : saved) { fcntl(r.fd, F_SETFD, r.fdflags); if (r.fd < 3) fcntl(r.fd, F_SETFL, r.flflags); }
-      std::string what = "keepFds " + std::to_string(fd);
-      return Throw(env, err, "fcntl", &what);
+      return Throw(env, err, "fcntl");  // a keepFds entry that is not open
     }
     saved.push_back(s);
     fcntl(fd, F_SETFD, s.fdflags & ~FD_CLOEXEC);

@@ -47,38 +47,46 @@ struct call {
 };
 
 /*
- * Subcommands, their routing, and which of their flags take a value (space-separated names,
- * without dashes; "*" means every flag does). A flag not listed is boolean unless written
- * --flag=value, which is how runc's CLI library (urfave/cli v1, on Go's flag package) reads it.
+ * Subcommands, their routing, and their flags as runc 1.1.5 defines them: which take a value
+ * and which are boolean (space-separated names without dashes; "*" = every flag takes a value).
+ * Both lists matter for finding the id, because of how urfave/cli v1 reorders arguments.
  */
 static const struct subcommand {
 	const char *name;
-	int engine;  /* 1: the TypeScript engine handles it */
-	int has_id;  /* the first positional argument is a container id */
+	int engine;   /* 1: the TypeScript engine handles it */
+	int has_id;   /* the first positional argument is a container id */
+	int reorders; /* urfave/cli moves flags written after positionals to the front */
 	const char *value_flags;
+	const char *bool_flags;
 } subcommands[] = {
-	{ "create", 1, 1, "bundle b console-socket pid-file preserve-fds" },
-	{ "run", 1, 1, "bundle b console-socket pid-file preserve-fds" },
-	{ "exec", 1, 1,
+	{ "create", 1, 1, 1, "bundle b console-socket pid-file preserve-fds", "no-pivot no-new-keyring" },
+	{ "run", 1, 1, 1, "bundle b console-socket pid-file preserve-fds",
+	  "detach d keep no-subreaper no-pivot no-new-keyring" },
+	{ "exec", 1, 1, 0,
 	  "process p console-socket cwd env e user u additional-gids g cap c pid-file "
-	  "process-label apparmor preserve-fds cgroup" },
-	{ "update", 1, 1, "*" },
-	{ "features", 1, 0, "" },
-	{ "start", 0, 1, "" },
-	{ "state", 0, 1, "" },
-	{ "kill", 0, 1, "" },
-	{ "delete", 0, 1, "" },
-	{ "pause", 0, 1, "" },
-	{ "resume", 0, 1, "" },
-	{ "ps", 0, 1, "format f" },
-	{ "events", 0, 1, "interval" },
-	{ "checkpoint", 0, 1,
-	  "image-path work-path parent-path status-fd page-server manage-cgroups-mode empty-ns" },
-	{ "restore", 0, 1,
+	  "process-label apparmor preserve-fds cgroup",
+	  "tty t detach d no-new-privs ignore-paused" },
+	{ "update", 1, 1, 1, "*", "" },
+	{ "features", 1, 0, 1, "", "" },
+	{ "start", 0, 1, 1, "", "" },
+	{ "state", 0, 1, 1, "", "" },
+	{ "kill", 0, 1, 1, "", "all a" },
+	{ "delete", 0, 1, 1, "", "force f" },
+	{ "pause", 0, 1, 1, "", "" },
+	{ "resume", 0, 1, 1, "", "" },
+	{ "ps", 0, 1, 0, "format f", "" },
+	{ "events", 0, 1, 1, "interval", "stats" },
+	{ "checkpoint", 0, 1, 1,
+	  "image-path work-path parent-path status-fd page-server manage-cgroups-mode empty-ns",
+	  "leave-running tcp-established ext-unix-sk shell-job lazy-pages file-locks pre-dump "
+	  "auto-dedup" },
+	{ "restore", 0, 1, 1,
 	  "console-socket image-path work-path manage-cgroups-mode bundle b pid-file empty-ns "
-	  "lsm-profile lsm-mount-context" },
-	{ "list", 0, 0, "format f" },
-	{ "spec", 0, 0, "bundle b" },
+	  "lsm-profile lsm-mount-context",
+	  "tcp-established ext-unix-sk shell-job file-locks detach d no-subreaper no-pivot "
+	  "auto-dedup lazy-pages" },
+	{ "list", 0, 0, 1, "format f", "quiet q" },
+	{ "spec", 0, 0, 1, "bundle b", "rootless" },
 };
 
 /* Is `name` (len bytes) one of the space-separated words in `list`? */
@@ -119,12 +127,81 @@ static int name_is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && memcmp(name, want, len) == 0;
 }
 
+/* Go's strconv.ParseBool spellings of false (--version=false is a valid, if odd, argv). */
+static int is_false(const char *v)
+{
+	return !strcmp(v, "0") || !strcmp(v, "f") || !strcmp(v, "F") || !strcmp(v, "false") ||
+	       !strcmp(v, "FALSE") || !strcmp(v, "False");
+}
+
 static const struct subcommand *find_subcommand(const char *name)
 {
 	for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
 		if (strcmp(name, subcommands[k].name) == 0)
 			return &subcommands[k];
 	return NULL;
+}
+
+/* urfave/cli's argIsFlag: a known flag of the subcommand (help/h is added to every one). */
+static int known_flag(const struct subcommand *sc, const char *arg)
+{
+	if (arg[0] != '-' || strcmp(arg, "-") == 0 || strcmp(arg, "--") == 0)
+		return 0;
+	size_t len;
+	const char *value;
+	const char *name = flag_name(arg, &len, &value);
+	return in_list(sc->value_flags, name, len) || in_list(sc->bool_flags, name, len) ||
+	       name_is(name, len, "help") || name_is(name, len, "h");
+}
+
+/*
+ * The container id: the first positional argument as runc sees it. urfave/cli v1 first moves
+ * each known flag written after a positional to the front, together with the argument right
+ * after it, boolean flag or not; Go's flag package then parses the result, stopping at the
+ * first positional. So `kill x --all y` names container y, as runc 1.1.5 does.
+ */
+static const char *find_id(const struct subcommand *sc, int n, char **args)
+{
+	char **order = args;
+	char **tmp = NULL; /* [0, n): the reordered argv; [n, 2n): positionals met on the way */
+	if (sc->reorders && n > 0 && (tmp = malloc(sizeof(char *) * 2 * (size_t)n))) {
+		int f = 0, r = 0, i = 0, may_value = 0;
+		for (; i < n; i++) {
+			if (may_value && !known_flag(sc, args[i])) {
+				may_value = 0; /* even "--" is taken as the value here */
+				tmp[f++] = args[i];
+			} else if (strcmp(args[i], "--") == 0) {
+				break;
+			} else if (known_flag(sc, args[i])) {
+				tmp[f++] = args[i];
+				may_value = !strchr(args[i], '=');
+			} else {
+				tmp[n + r++] = args[i];
+			}
+		}
+		/* Then the positionals, then everything from "--" on, untouched. */
+		memmove(tmp + f, tmp + n, sizeof(char *) * (size_t)r);
+		memcpy(tmp + f + r, args + i, sizeof(char *) * (size_t)(n - i));
+		order = tmp;
+	}
+	const char *id = NULL;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(order[i], "--") == 0) {
+			id = i + 1 < n ? order[i + 1] : NULL;
+			break;
+		}
+		if (!is_flag(order[i])) {
+			id = order[i];
+			break;
+		}
+		size_t len;
+		const char *value;
+		const char *name = flag_name(order[i], &len, &value);
+		if (!value && in_list(sc->value_flags, name, len))
+			i++; /* a value flag takes the next argument, whatever it looks like */
+	}
+	free(tmp);
+	return id;
 }
 
 static void scan(int argc, char **argv, struct call *c)
@@ -152,7 +229,7 @@ static void scan(int argc, char **argv, struct call *c)
 			c->log_format = value;
 		else if (name_is(name, len, "help") || name_is(name, len, "h") ||
 			 name_is(name, len, "version") || name_is(name, len, "v"))
-			c->help_or_version = 1;
+			c->help_or_version = !value || !is_false(value);
 	}
 	if (i >= argc)
 		return;
@@ -162,22 +239,7 @@ static void scan(int argc, char **argv, struct call *c)
 	if (!sc || !sc->has_id)
 		return;
 
-	/* The id is the first positional argument; urfave/cli also takes flags after it. */
-	for (i++; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			c->id = i + 1 < argc ? argv[i + 1] : NULL;
-			return;
-		}
-		if (!is_flag(argv[i])) {
-			c->id = argv[i];
-			return;
-		}
-		size_t len;
-		const char *value;
-		const char *name = flag_name(argv[i], &len, &value);
-		if (!value && in_list(sc->value_flags, name, len))
-			i++;
-	}
+	c->id = find_id(sc, argc - i - 1, argv + i + 1);
 }
 
 /* ---- errors, in runc's log format when containerd asked for a log file ---- */
@@ -277,8 +339,8 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 /*
  * Find the state directory: env BULWARK_STATE_DIR, else a top-level `stateDir:` line of the
  * config file (env BULWARK_CONFIG, else /etc/bulwark/config.yaml), else /run/bulwark.
- * The config is YAML; a line scan is enough for one absolute path, and the engine (which parses
- * the file properly) validates it.
+ * The config is YAML; a line scan (`^stateDir:[ \t]*["']?(/[^"'#\n]*)`, trimmed) is enough for
+ * one absolute path, and the engine, which parses the file properly, validates it.
  */
 static const char *state_dir(char *out, size_t cap)
 {
@@ -296,9 +358,9 @@ static const char *state_dir(char *out, size_t cap)
 			if (strncmp(line, "stateDir:", 9) == 0) {
 				char *v = line + 9;
 				v += strspn(v, " \t");
-				v += (*v == '"');
+				v += (*v == '"' || *v == '\'');
 				if (*v == '/') {
-					size_t n = strcspn(v, "\"#");
+					size_t n = strcspn(v, "\"'#");
 					while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
 						n--;
 					if (n < cap) {

@@ -48,7 +48,8 @@ export interface NativeAddon {
    * other descriptor is closed by the exec. O_NONBLOCK, which libuv may have set on stdio, is
    * cleared on 0-2; SIGPIPE and SIGXFSZ (ignored by Node) are reset to default and the signal
    * mask emptied. On failure all of that is undone, except that other descriptors stay
-   * close-on-exec.
+   * close-on-exec. Whatever Node still buffers is lost: write final output synchronously
+   * (fs.writeSync) before calling.
    */
   execve(path: string, argv: readonly string[], env: readonly string[], keepFds: readonly number[]): never;
 

@@ -123,6 +123,14 @@ t.test('subcommand flags (before or after the id) are skipped to find the id', a
     const r = run(args, { BULWARK_STATE_DIR: STATE });
     t.equal(lines(r.stdout)[0], 'c1', args.join(' '));
   }
+  // urfave/cli moves a known flag written after a positional to the front together with the
+  // argument after it, boolean or not: runc 1.1.5 reads `kill x --all c1` as container c1.
+  t.equal(lines(run(['kill', 'other', '--all', 'c1'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'c1', 'kill other --all c1');
+  t.equal(lines(run(['kill', 'c1', '--all', 'other'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'kill c1 --all other');
+  t.equal(lines(run(['delete', 'c1', '--force'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'c1', 'delete c1 --force');
+  t.equal(lines(run(['state', 'other', '--help=false', 'c1'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'flag=value moves alone');
+  t.equal(lines(run(['ps', 'c1', '--format', 'other'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'c1', 'ps does not reorder');
+  t.equal(lines(run(['kill', 'other', '--', '--all', 'c1'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'nothing moves past --');
   // A value flag's value is not the id: "json" is not a container with a record.
   t.equal(lines(run(['ps', '--format', 'c1'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'ps --format c1: no id');
   t.equal(lines(run(['list', 'c1'], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'list takes no id');
@@ -149,7 +157,11 @@ t.test('the state dir comes from the config file when the env does not set it', 
   t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg }).stdout)[0], 'c1');
   writeFileSync(cfg, `stateDir: ${STATE}\n`);
   t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg }).stdout)[0], 'c1', 'unquoted');
-  t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg, BULWARK_STATE_DIR: EMPTY_STATE }).stdout)[0], undefined === RUNC ? undefined : lines(run(['state', 'c1'], { BULWARK_STATE_DIR: EMPTY_STATE }).stdout)[0], 'the env wins');
+  writeFileSync(cfg, `stateDir:\t'${STATE}'\r\n`);
+  t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg }).stdout)[0], 'c1', 'single-quoted, CRLF');
+  const other = join(work, 'state-other');
+  record(join(other, 'default-runtime.argv'), [fake('other')]);
+  t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg, BULWARK_STATE_DIR: other }).stdout)[0], 'other', 'the env wins');
 });
 
 t.test('create, run, exec, update and features go to the engine with argv unchanged', async (t) => {
@@ -171,8 +183,11 @@ t.test('create, run, exec, update and features go to the engine with argv unchan
     t.equal(out.argv0, handler, 'BULWARK_LAUNCHER_ARGV0 is the name it was called by');
     t.same(out.execArgv, ['--no-warnings']);
   }
-  // --help/--version are answered by the runtime even with an engine subcommand.
-  t.equal(lines(run(['--version', 'create', 'c1'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE }).stdout)[0], 'default');
+  // --help/--version are answered by the runtime (here c1's) even with an engine subcommand.
+  t.equal(lines(run(['--version', 'create', 'c1'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE }).stdout)[0], 'c1');
+  t.equal(lines(run(['-h', 'exec', 'c2'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE }).stdout)[0], 'default');
+  const notVersion = run(['--version=false', 'features'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE });
+  t.same((JSON.parse(notVersion.stdout) as { argv: string[] }).argv, ['--version=false', 'features'], '--version=false is not --version');
 });
 
 t.test('an engine that is not there fails closed, in the log containerd reads', async (t) => {
@@ -227,6 +242,10 @@ t.test('no descriptor of the launcher reaches the runtime; the caller\'s do', as
   writeFileSync(cfg, `stateDir: ${state}\n`);
   const extra = openSync('/dev/null', 'r');
   t.teardown(() => closeSync(extra));
-  const r = run(['--log', join(work, 'fds.log'), 'state', 'c1'], { BULWARK_CONFIG: cfg }, { stdio: ['pipe', 'pipe', 'pipe', extra] });
-  t.same(lines(r.stdout), ['0', '1', '2', '3', '--log ' + join(work, 'fds.log') + ' state c1']);
+  const stdio: SpawnSyncOptions['stdio'] = ['pipe', 'pipe', 'pipe', extra];
+  const r = run(['--log', join(work, 'fds.log'), 'state', 'c1'], { BULWARK_CONFIG: cfg }, { stdio });
+  // The same shell started directly shows what the caller passes (test runners may leak more).
+  const direct = spawnSync('/bin/sh', ['-c', 'ls /proc/$$/fd'], { encoding: 'utf8', stdio });
+  t.ok(lines(direct.stdout).includes('3'), 'the caller passes fd 3');
+  t.same(lines(r.stdout), [...lines(direct.stdout), `--log ${join(work, 'fds.log')} state c1`]);
 });
