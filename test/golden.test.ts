@@ -39,7 +39,10 @@ t.test('runc spec under baseline: allowed, and every guarantee added', async (t)
   t.same(s.process?.capabilities?.ambient ?? [], [], 'ambient emptied');
   t.same(s.process?.capabilities?.bounding, ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
   t.equal(s.linux?.seccomp?.defaultAction, 'SCMP_ACT_ERRNO', 'allowlist seccomp filter injected');
-  t.ok(s.linux?.seccomp?.architectures?.includes('SCMP_ARCH_X86'), 'i386 ABI covered');
+  // i386 is left out on purpose: libseccomp cannot check socket arguments behind socketcall(2)
+  // there, so listing it would open AF_ALG; unlisted, every i386 syscall is killed (bad ABI).
+  t.notOk(s.linux?.seccomp?.architectures?.includes('SCMP_ARCH_X86'), 'i386 ABI not listed, so killed');
+  t.ok(s.linux?.seccomp?.architectures?.includes('SCMP_ARCH_X86_64'), 'native ABI covered');
   t.ok(s.linux?.seccomp?.architectures?.includes('SCMP_ARCH_X32'), 'x32 ABI covered');
   const clone3 = s.linux?.seccomp?.syscalls?.find((r) => r.names.includes('clone3'));
   t.equal(clone3?.errnoRet, 38, 'clone3 answers ENOSYS');

@@ -26,7 +26,7 @@ const big = (v: Int): bigint => (typeof v === 'bigint' ? v : BigInt(Math.trunc(v
 const toInt = (v: bigint): Int => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 const compare = (a: Int, b: Int): number => (big(a) < big(b) ? -1 : big(a) > big(b) ? 1 : 0);
 /** OCI: unset, 0 and negative values (-1) all mean "no limit" for memory, swap and pids. */
-const unlimited = (v: Int | undefined): v is undefined => v === undefined || compare(v, 0) <= 0;
+const noLimit = (v: Int | undefined): boolean => v === undefined || compare(v, 0) <= 0;
 
 const unifiedPath = (key: string) => `${BASE}.unified[${JSON.stringify(key)}]`;
 
@@ -60,7 +60,7 @@ interface MemoryDecision {
 function decideLimit(current: Int | undefined, rule: CgroupsRule, r: Reporter): Int {
   const path = `${BASE}.memory.limit`;
   const { default: fallback, max } = rule.memory;
-  if (unlimited(current)) {
+  if (current === undefined || noLimit(current)) {
     say(r, path, `${describeUnlimited(current)}: the container could take all of the host's memory`, `set to ${bytes(fallback)}`);
     return fallback;
   }
@@ -97,7 +97,7 @@ function decideSwap(resources: Resources, limit: Int, rule: CgroupsRule, host: H
   const current = resources.memory?.swap;
   const path = `${BASE}.memory.swap`;
   const ceiling = toInt(big(limit) + big(rule.memory.swap));
-  const problem = unlimited(current)
+  const problem = current === undefined || noLimit(current)
     ? `${describeUnlimited(current)}: memory+swap is unbounded`
     : compare(current, ceiling) > 0
       ? `is ${bytes(current)}, above memory.limit plus the profile's swap allowance (${bytes(ceiling)})`
@@ -135,7 +135,7 @@ function hardenPids(pids: Resources['pids'], rule: CgroupsRule, r: Reporter): { 
   const path = `${BASE}.pids.limit`;
   const current = pids?.limit;
   let limit: Int;
-  if (unlimited(current)) {
+  if (current === undefined || noLimit(current)) {
     say(r, path, `${describeUnlimited(current)}: a fork bomb could exhaust the host's process table`, `set to ${rule.pids.default}`);
     limit = rule.pids.default;
   } else if (compare(current, rule.pids.max) > 0) {
@@ -163,7 +163,7 @@ function hardenCpu(cpu: Cpu | undefined, rule: CgroupsRule, r: Reporter): Cpu | 
   const period: Int = periodSet ? current.period! : DEFAULT_CPU_PERIOD;
   const ceiling = quotaFor(period, maxCpus);
   const quota = current.quota;
-  if (quota === undefined || compare(quota, 0) <= 0) {
+  if (quota === undefined || noLimit(quota)) {
     say(r, path, `${describeUnlimited(quota)}: no CPU ceiling, the profile allows at most ${maxCpus} CPUs`, `set to ${ceiling} per ${period} µs period`);
   } else if (compare(quota, ceiling) > 0) {
     say(r, path, `is ${quota} per ${period} µs period, above the profile's ${maxCpus} CPUs`, `lowered to ${ceiling}`);
@@ -260,7 +260,7 @@ function unifiedMemory(ctx: UnifiedContext, rule: CgroupsRule, host: HostFacts, 
 /** memory.swap - memory.limit for a config whose swap already complied; undefined if unset. */
 function swapAllowedByConfig(ctx: UnifiedContext, memory: MemoryDecision): Int | undefined {
   const total = memory.memory.swap;
-  if (unlimited(total) || compare(total, memory.limit) < 0) return undefined;
+  if (total === undefined || noLimit(total) || compare(total, memory.limit) < 0) return undefined;
   return toInt(big(total) - big(memory.limit));
 }
 

@@ -51,6 +51,7 @@ function allowProblem(rule: DeviceCgroup): string | undefined {
   // mknod alone (`m`, as in runc's own `c *:* m` and `b *:* m`) creates a node nobody may open.
   if (!opens(rule)) return undefined;
   if (rule.type === 'b') return `allows opening block devices (${describeRule(rule)}): raw access to host disks`;
+  // `==` on purpose here and below: major and minor may arrive as bigint.
   const ptys = rule.type === 'c' && rule.major == PTY_SLAVE_MAJOR && isWildcard(rule.minor);
   if ((isWildcard(rule.major) || isWildcard(rule.minor)) && !ptys) {
     return `allows opening a whole range of devices (${describeRule(rule)})`;

@@ -155,7 +155,10 @@ interface MountContext {
   index: number;
   rule: MountsRule;
   host: HostFacts;
+  /** Option repairs (bind options, propagation, read-only system mounts): `action`. */
   r: Reporter;
+  /** Sensitive sources: `sourcesAction`, else `action`. */
+  rs: Reporter;
 }
 
 /** Destination problems cannot be repaired by a rewrite: refused unless the rule only warns. */
@@ -182,7 +185,7 @@ function checkSource(m: Mount, ctx: MountContext): boolean {
     : sourceProblem(source, resolved, ctx.rule);
   if (problem === undefined) return true;
   // There is no safe rewrite of a sensitive source: the only fix is to drop the mount.
-  ctx.r.report(path, ctx.r.changes ? `${problem}; mount removed` : problem);
+  ctx.rs.report(path, ctx.rs.changes ? `${problem}; mount removed` : problem);
   return false;
 }
 
@@ -212,10 +215,21 @@ function isSystemMount(m: Mount, host: HostFacts): boolean {
   return isBindMount(m) && isWithin(resolvedSource(m.source ?? '', host), '/sys');
 }
 
+/**
+ * A read-only bind of the host's /sys onto /sys is how a container in its own user namespace
+ * gets a sysfs when it joins a network namespace owned by the host's user namespace (a CRI pod):
+ * mounting a new sysfs there fails with EPERM. The user namespace pass writes exactly this; it
+ * is allowed, and always read-only whatever readonlySystemMounts says.
+ */
+function isSysfsStandIn(m: Mount, ctx: MountContext): boolean {
+  return isBindMount(m) && normalisePath(m.destination) === '/sys' && resolvedSource(m.source ?? '', ctx.host) === '/sys';
+}
+
 function requireReadonly(options: string[], m: Mount, ctx: MountContext): string[] {
-  if (!ctx.rule.readonlySystemMounts || !isSystemMount(m, ctx.host) || satisfied(options, 'ro')) return options;
+  const required = isSysfsStandIn(m, ctx) || (ctx.rule.readonlySystemMounts && isSystemMount(m, ctx.host));
+  if (!required || satisfied(options, 'ro')) return options;
   // A writable sysfs or cgroupfs lets a privileged container change host-wide kernel and cgroup
-  // settings (the release_agent escape, CVE-2022-0492, needs a writable cgroup v1 mount).
+  // settings; the cgroup v1 release_agent escape (CVE-2022-0492) writes through such a mount.
   const what = `${isBindMount(m) ? `bind mount of ${m.source}` : `${m.type} mount`} at ${m.destination} is writable`;
   ctx.r.report(`mounts[${ctx.index}].options`, ctx.r.changes ? `${what}; made read-only` : what);
   return withOption(options, 'ro');
@@ -225,7 +239,7 @@ function requireReadonly(options: string[], m: Mount, ctx: MountContext): string
 function hardenMount(m: Mount, ctx: MountContext): Mount | null {
   checkDestination(m, ctx);
   const bind = isBindMount(m);
-  if (bind && !checkSource(m, ctx)) return ctx.r.changes ? null : m;
+  if (bind && !isSysfsStandIn(m, ctx) && !checkSource(m, ctx)) return ctx.rs.changes ? null : m;
   const before = m.options ?? [];
   let options = before;
   if (bind) options = requireBindOptions(options, m, ctx);
@@ -240,10 +254,11 @@ function hardenMount(m: Mount, ctx: MountContext): Mount | null {
 export const mountsPass: Pass = (spec, profile, host) => {
   const rule = profile.rules.mounts;
   const r = reporter('mounts', rule.action);
+  const rs = reporter('mounts', rule.sourcesAction ?? rule.action);
   const before = spec.mounts ?? [];
   const after: Mount[] = [];
   before.forEach((m, index) => {
-    const hardened = hardenMount(m, { index, rule, host, r });
+    const hardened = hardenMount(m, { index, rule, host, r, rs });
     if (hardened !== null) after.push(hardened);
   });
   let next = spec;
@@ -258,5 +273,5 @@ export const mountsPass: Pass = (spec, profile, host) => {
       next = { ...next, linux };
     }
   }
-  return { spec: next, findings: r.findings };
+  return { spec: next, findings: [...rs.findings, ...r.findings] };
 };

@@ -5,9 +5,10 @@
 //   injected, with capability-gated rules resolved against the final bounding set.
 // - A config's own filter: `merge` keeps it, strips deny-listed calls from the rules that let
 //   calls through and blocks them explicitly; `replace` swaps the profile's filter in.
-// Whatever happens, a call the config's filter blocked stays blocked (see conditions below): a
-// replacement is narrowed to what the old filter allowed, and architectures are never added to a
-// filter that had none of them, since libseccomp kills calls from unlisted ABIs.
+// Whatever happens, a call the config's filter blocked stays blocked: a replacement is narrowed
+// to what the old filter allowed (argument conditions in ../profile/seccomp-filter.ts) and lists
+// no ABI the old filter did not; merge leaves a filter's ABIs alone. libseccomp kills calls from
+// ABIs a filter does not list, so adding one would open it.
 import type { Seccomp, Spec, Syscall, SyscallArg } from '../spec/index.js';
 import type { ResolvedProfile, SeccompRule, SeccompRuleConfig } from '../profile/types.js';
 import type { HostFacts } from '../host/types.js';
@@ -44,8 +45,19 @@ function isUnconfined(seccomp: Seccomp): boolean {
   return PERMISSIVE.has(seccomp.defaultAction);
 }
 
+// Filters are looked up name by name hundreds of times per call: index each one once.
+const ruleIndex = new WeakMap<Seccomp, Map<string, Syscall[]>>();
+
 function rulesNaming(seccomp: Seccomp, name: string): Syscall[] {
-  return (seccomp.syscalls ?? []).filter((rule) => rule.names.includes(name));
+  let index = ruleIndex.get(seccomp);
+  if (!index) {
+    index = new Map();
+    for (const rule of seccomp.syscalls ?? []) {
+      for (const n of rule.names) index.set(n, [...(index.get(n) ?? []), rule]);
+    }
+    ruleIndex.set(seccomp, index);
+  }
+  return index.get(name) ?? [];
 }
 
 function isUnconditional(rule: Syscall): boolean {
@@ -202,7 +214,8 @@ function narrowTo(ours: Seccomp, theirs: Seccomp): Narrowed {
   }
   const kept = removeNames(ours.syscalls ?? [], new Set(narrowed), (r) => PERMISSIVE.has(r.action));
   const seccomp: Seccomp = { ...ours, syscalls: [...kept, ...added, ...carried.values()] };
-  const architectures = keepArchitectures(ours, theirs);
+  // Narrowing may have added argument checks on socket or IPC calls: i386 must then go too.
+  const architectures = keepArchitectures(ours, theirs)?.filter((a) => a !== 'SCMP_ARCH_X86' || !comparesMultiplexedArgs(seccomp.syscalls!));
   if (architectures) seccomp.architectures = architectures;
   else delete seccomp.architectures;
   return { seccomp, narrowed: narrowed.sort(), approximate: approximate.sort() };
@@ -251,6 +264,10 @@ function mergeInto(theirs: Seccomp, rule: SeccompRule, out: Report): Seccomp {
   if (clone3Allowed) {
     const how = out.changes ? ': it now fails with ENOSYS, so the C library falls back to clone' : '';
     out.report('linux.seccomp.syscalls', `filter allows clone3, whose namespace flags seccomp cannot inspect${how}`);
+  }
+  // Only reported: dropping the ABI would stop i386 programs the filter's author meant to run.
+  if (theirs.architectures?.includes('SCMP_ARCH_X86') && comparesMultiplexedArgs(syscalls)) {
+    out.report('linux.seccomp.architectures', 'filter lists SCMP_ARCH_X86 and compares socket or IPC arguments, which libseccomp cannot check for i386 calls made through socketcall or ipc: those checks do not hold for i386', 'warn', 'architectures');
   }
   if (!out.changes || (allowedDenied.length === 0 && newlyBlocked.length === 0 && !clone3Allowed)) return theirs;
 

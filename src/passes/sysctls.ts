@@ -29,8 +29,8 @@ function namespaceOf(name: string): NamespaceType | undefined {
   if (name.startsWith('kernel.shm') || name.startsWith('kernel.msg')) return 'ipc';
   if (name === 'kernel.sem' || name === 'kernel.sem_next_id' || name.startsWith('fs.mqueue.')) return 'ipc';
   if (name.startsWith('net.')) return 'network';
-  // kernel.hostname is namespaced too, but runc refuses it (it conflicts with `hostname`).
-  if (name === 'kernel.domainname') return 'uts';
+  // runc refuses kernel.hostname (it conflicts with `hostname`), but neither changes the host.
+  if (name === 'kernel.domainname' || name === 'kernel.hostname') return 'uts';
   return undefined;
 }
 

@@ -405,3 +405,8 @@ function implies(x: Cmp, y: Cmp): boolean {
 export function contains(outer: Cond, a: Cond): boolean {
   return a.every((inner) => outer.some((conj) => conj.every((y) => inner.some((x) => implies(x, y)))));
 }
+
+/** Whether a call with these argument values (index 0..5) satisfies the condition. */
+export function condMatches(cond: Cond, values: readonly bigint[]): boolean {
+  return cond.some((conj) => conj.every((c) => holds(c, values[c.index] ?? 0n)));
+}

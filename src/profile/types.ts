@@ -71,6 +71,11 @@ export interface NamespacesRule extends Rule {
 }
 
 export interface MountsRule extends Rule {
+  /**
+   * Action for binds of sensitive sources; `action` then governs the repairable option rules
+   * (bind options, propagation, read-only system mounts). Defaults to `action`.
+   */
+  sourcesAction?: RuleAction;
   /** Host paths that may not be bind-mounted (the path itself and everything under it). */
   sensitiveSources: string[];
   /** Glob exceptions (`*` one segment, `**` any depth) for sources under a sensitive path. */

@@ -32,15 +32,31 @@ const record = (path: string, args: string[]) => {
   writeFileSync(path, args.map((a) => `${a}\0`).join(''));
 };
 
+/**
+ * The records directory for a global --root (src/runtime/records.ts encodes the same way):
+ * [A-Za-z0-9.-] kept, any other byte `_` + two lowercase hex digits, no --root `_default`.
+ * The encoding itself is checked against literal keys below, not against this helper.
+ */
+function rootKey(root: string | null): string {
+  if (root === null) return '_default';
+  return [...Buffer.from(root)].map((b) =>
+    /[A-Za-z0-9.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`).join('');
+}
+const recordPath = (state: string, root: string | null, id: string) => join(state, 'containers', rootKey(root), id, 'runtime.argv');
+
 const FAKE_C1 = fake('c1');
 const FAKE_DEFAULT = fake('default');
 const FAKE_EVIL = fake('evil');
-record(join(STATE, 'containers', 'c1', 'runtime.argv'), [FAKE_C1, '--extra', '--platform=ptrace']);
+// c1 under every --root the tests below give it.
+for (const root of [null, '/run/x', '/r', 'create', '--debug']) {
+  record(recordPath(STATE, root, 'c1'), [FAKE_C1, '--extra', '--platform=ptrace']);
+}
 record(join(STATE, 'default-runtime.argv'), [FAKE_DEFAULT]);
-// Records an id like "../x" or ".." would reach if the id were used as a path.
-record(join(STATE, 'x', 'runtime.argv'), [FAKE_EVIL]);
-record(join(STATE, 'runtime.argv'), [FAKE_EVIL]);
-record(join(STATE, 'containers', 'runtime.argv'), [FAKE_EVIL]);
+// Records an id like "../x", "..", "." or a --root of "." / ".." would reach if used as a path,
+// and the layout before records were keyed by --root.
+for (const p of ['x', '', 'containers', 'containers/x', 'containers/_default', 'containers/c1', 'c1']) {
+  record(join(STATE, p, 'runtime.argv'), [FAKE_EVIL]);
+}
 
 const ENGINE = join(work, 'engine.mjs');
 writeFileSync(ENGINE, 'console.log(JSON.stringify({ argv: process.argv.slice(2), argv0: process.env.BULWARK_LAUNCHER_ARGV0, execArgv: process.execArgv }));\n');
@@ -52,6 +68,20 @@ function run(args: string[], env: Record<string, string> = {}, opts: SpawnSyncOp
   return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
+
+/** Where a call went: 'engine', or the tag of the fake runtime that ran. */
+function route(args: string[], state = STATE): string {
+  const r = run(args, { BULWARK_STATE_DIR: state, BULWARK_ENGINE: ENGINE });
+  if (r.stdout.startsWith('{')) {
+    const out = JSON.parse(r.stdout) as { argv: string[] };
+    return JSON.stringify(out.argv) === JSON.stringify(args) ? 'engine' : `engine, argv changed: ${r.stdout}`;
+  }
+  return lines(r.stdout)[0] ?? `nothing ran: ${r.status} ${r.stderr}`;
+}
+type RouteRow = [args: string[], want: string];
+function routes(t: { equal: (found: unknown, wanted: unknown, message: string) => boolean }, rows: readonly RouteRow[]): void {
+  for (const [args, want] of rows) t.equal(route(args), want, JSON.stringify(args));
+}
 // runc stamps its errors with the current second; nothing else may differ.
 const untimed = (s: string) => s.replace(/time="[^"]*"/g, 'time=T').replace(/"time":"[^"]*"/g, '"time":T');
 
@@ -59,7 +89,8 @@ t.test('pass-through output and exit status are runc\'s own', { skip: RUNC ? fal
   const root = join(work, 'runc-root');
   mkdirSync(root);
   const cases = [['--version'], ['--root', root, 'list'], ['--root', root, 'state', 'no-such-id'],
-    ['--root', root, 'delete', 'no-such-id'], [`--root=${root}`, 'kill', 'no-such-id', 'KILL'], ['--help']];
+    ['--root', root, 'delete', 'no-such-id'], [`--root=${root}`, 'kill', 'no-such-id', 'KILL'], ['--help'],
+    ['-root', root, 'state', 'no-such-id'], ['--debug', '--root', root, 'list'], ['--root', root, '--'], ['help', 'state']];
   for (const args of cases) {
     const ours = run(args, { BULWARK_STATE_DIR: EMPTY_STATE });
     const theirs = spawnSync(RUNC!, args, { encoding: 'utf8' });
@@ -95,7 +126,9 @@ t.test('global flags of every form are skipped to find the subcommand and id', a
     ['--log', '/tmp/l', '--log-format', 'json', 'start', 'c1'],
     ['--debug', '--systemd-cgroup', 'pause', 'c1'],
     ['--criu', 'criu', '--rootless', 'auto', 'resume', 'c1'],
-    ['--unknown=x', 'state', 'c1'],
+    ['--criu=criu', '-rootless=auto', '-log', '/tmp/l', '-log-format=text', 'resume', 'c1'],
+    ['-debug', '-systemd-cgroup', 'start', 'c1'],
+    ['--root', '--debug', 'state', 'c1'], // a value flag takes the next argument, whatever it is
     ['--', 'state', 'c1'],
   ];
   for (const args of cases) {
@@ -117,7 +150,6 @@ t.test('subcommand flags (before or after the id) are skipped to find the id', a
     ['events', '--interval', '1s', '--stats', 'c1'],
     ['state', '--', 'c1'],
     ['checkpoint', '--image-path', '/img', '--leave-running', 'c1'],
-    ['restore', '-b', '/bundle', '--detach', 'c1'],
   ];
   for (const args of cases) {
     const r = run(args, { BULWARK_STATE_DIR: STATE });
@@ -144,11 +176,123 @@ t.test('without a container record the default record is used', async (t) => {
   t.equal(lines(run([], { BULWARK_STATE_DIR: STATE }).stdout)[0], 'default', 'no arguments');
 });
 
-t.test('ids that are not one path component never reach outside the state dir', async (t) => {
-  for (const id of ['../x', '..', '.', 'a/../../x', '']) {
+t.test('ids that are not one path component of printable ASCII are never looked up', async (t) => {
+  // Records where these ids would lead if they were used: the launcher must not read them.
+  const odd = ['a\tb', 'é', 'x\x7f', 'c1\n', 'l'.repeat(256)];
+  for (const id of odd.slice(0, -1)) record(recordPath(STATE, null, id), [FAKE_EVIL]);
+  for (const id of ['../x', '..', '.', 'a/../../x', '', ...odd]) {
     const r = run(['state', id], { BULWARK_STATE_DIR: STATE });
+    t.equal(r.status, 3, `id ${JSON.stringify(id)}: no error`);
     t.equal(lines(r.stdout)[0], 'default', `id ${JSON.stringify(id)}`);
   }
+});
+
+t.test('records are keyed by the encoded --root', async (t) => {
+  const state = join(work, 'state-roots');
+  record(join(state, 'default-runtime.argv'), [FAKE_DEFAULT]);
+  // Literal keys: the encoding is a contract with the engine, not whatever rootKey() does.
+  const keyed: [root: string | null, key: string, tag: string][] = [
+    ['/a', '_2fa', 'root-a'],
+    ['/run/containerd/runc/k8s.io', '_2frun_2fcontainerd_2frunc_2fk8s.io', 'k8s'],
+    ['/run/containerd/runc/default', '_2frun_2fcontainerd_2frunc_2fdefault', 'ns-default'],
+    ['/x y_z/\u00e9~', '_2fx_20y_5fz_2f_c3_a9_7e', 'odd-bytes'],
+    ['Rel-1.2', 'Rel-1.2', 'relative'],
+    [null, '_default', 'no-root'],
+  ];
+  for (const [root, key, tag] of keyed) {
+    t.equal(rootKey(root), key, `test helper agrees: ${String(root)}`);
+    record(join(state, 'containers', key, 'c9', 'runtime.argv'), [fake(tag)]);
+  }
+  const at = (args: string[]) => lines(run(args, { BULWARK_STATE_DIR: state }).stdout)[0];
+  for (const [root, , tag] of keyed) {
+    const g = root === null ? [] : ['--root', root];
+    t.equal(at([...g, 'state', 'c9']), tag, `--root ${String(root)}`);
+    t.equal(at([...g, 'kill', '--all', 'c9', '9']), tag, `--root ${String(root)}: kill`);
+    if (root !== null) {
+      t.equal(at([`--root=${root}`, 'delete', 'c9']), tag, `--root=${root}`);
+      t.equal(at(['-root', root, 'pause', 'c9']), tag, `-root ${root}`);
+    }
+  }
+  t.equal(at(['--root', '/b', 'state', 'c9']), 'default', '--root /b does not see /a\'s container');
+  t.equal(at(['--root', '/a/', 'state', 'c9']), 'default', 'the root is encoded as written');
+  t.equal(at(['--root', '/a', '--root', '/b', 'state', 'c9']), 'default', 'the last --root counts, as in Go');
+  t.equal(at(['--root', '/b', '--root', '/a', 'state', 'c9']), 'root-a', 'the last --root counts (2)');
+  t.equal(at(['--root', '/a', 'state', 'c1']), 'default', 'another id under the same root');
+});
+
+t.test('a --root whose key names no record directory of its own is not looked up', async (t) => {
+  // "." and ".." are kept by the encoding: containers/./c1 is the old layout, containers/../c1 the state dir.
+  for (const root of ['', '.', '..', `/${'a'.repeat(300)}`, '/'.repeat(90)]) {
+    const r = run(['--root', root, 'state', 'c1'], { BULWARK_STATE_DIR: STATE });
+    t.equal(r.status, 3, `--root ${JSON.stringify(root.slice(0, 12))}: no error`);
+    t.equal(lines(r.stdout)[0], 'default', `--root ${JSON.stringify(root.slice(0, 12))}`);
+  }
+});
+
+t.test('only certain calls pass through; anything else goes to the engine', async (t) => {
+  routes(t, [
+    // Bypass (a): urfave/cli reads --help=false / --version=0 as not help, and runc runs create.
+    [['--help=false', 'create', 'x'], 'engine'],
+    [['--version=0', 'create', 'x'], 'engine'],
+    [['-h=false', 'run', 'x'], 'engine'],
+    [['--help=true', 'create', 'x'], 'engine'],
+    [['--debug=true', 'state', 'c1'], 'engine'],
+    [['--systemd-cgroup=false', 'state', 'c1'], 'engine'],
+    [['-debug=1', 'state', 'c1'], 'engine'],
+    // Bypass (b): an unknown global may take a value (crun's --cgroup-manager, sent by podman).
+    [['--cgroup-manager', 'disabled', 'create', 'x'], 'engine'],
+    [['--cgroup-manager', 'disabled', '--root', '/run/crun', 'create', '--bundle', '/b', 'x'], 'engine'],
+    [['--cgroup-manager=disabled', 'state', 'c1'], 'engine'],
+    [['--unknown', 'state', 'c1'], 'engine'],
+    [['--unknown=x', 'state', 'c1'], 'engine'],
+    [['--debug', '--root', '/r', '--systemd-cgroup', '--nope', 'state', 'c1'], 'engine'],
+    // Malformed flags and a value flag without its value.
+    [['---root', '/r', 'state', 'c1'], 'engine'],
+    [['-=x', 'state', 'c1'], 'engine'],
+    [['--=x', 'state', 'c1'], 'engine'],
+    [['--root'], 'engine'],
+    [['--log'], 'engine'],
+    // Subcommands that need policy, or that are not runc's.
+    [['create', 'x'], 'engine'],
+    [['run', '-d', 'x'], 'engine'],
+    [['exec', 'c1', 'sh'], 'engine'],
+    [['update', '--memory', '1G', 'c1'], 'engine'],
+    [['features'], 'engine'],
+    [['restore', 'x'], 'engine'],
+    [['restore', '-b', '/bundle', '--detach', 'c1'], 'engine'],
+    [['--root', '/r', 'restore', '--image-path', '/img', 'c1'], 'engine'],
+    [['frobnicate', 'c1'], 'engine'],
+    [['Create', 'x'], 'engine'],
+    [['-', 'state', 'c1'], 'engine'],
+    [['', 'c1'], 'engine'],
+    [['--', 'create', 'x'], 'engine'],
+    // help/version do not make a policy subcommand certain: the engine sees them.
+    [['--version', 'create', 'c1'], 'engine'],
+    [['-h', 'exec', 'c2'], 'engine'],
+    [['--help', 'restore', 'c1'], 'engine'],
+    // Certain: known globals in every form runc accepts, then a pass-through subcommand.
+    [['-root', '/r', 'state', 'c1'], 'c1'],
+    [['-root=/r', 'state', 'c1'], 'c1'],
+    [['--root', '/r', '--log', '/tmp/l', '--log-format', 'json', '--systemd-cgroup', 'start', 'c1'], 'c1'],
+    [['--debug', 'kill', 'c1', 'KILL'], 'c1'],
+    [['--root', 'create', 'state', 'c1'], 'c1'],
+    [['checkpoint', '--image-path', '/img', 'c1'], 'c1'],
+    [['events', '--stats', 'c1'], 'c1'],
+    [['ps', 'c1'], 'c1'],
+    [['list'], 'default'],
+    [['spec', '--rootless'], 'default'],
+    [['help'], 'default'],
+    [['help', 'create'], 'default'],
+    [['h', 'run'], 'default'],
+    [['--help'], 'default'],
+    [['-h'], 'default'],
+    [['--version'], 'default'],
+    [['-v'], 'default'],
+    [['--root', '/r', '--version'], 'default'],
+    [['--help', 'state', 'c1'], 'c1'],
+    [[], 'default'],
+    [['--'], 'default'],
+  ]);
 });
 
 t.test('the state dir comes from the config file when the env does not set it', async (t) => {
@@ -164,7 +308,7 @@ t.test('the state dir comes from the config file when the env does not set it', 
   t.equal(lines(run(['state', 'c1'], { BULWARK_CONFIG: cfg, BULWARK_STATE_DIR: other }).stdout)[0], 'other', 'the env wins');
 });
 
-t.test('create, run, exec, update and features go to the engine with argv unchanged', async (t) => {
+t.test('create, run, exec, update, features and restore go to the engine with argv unchanged', async (t) => {
   const handler = join(work, 'bulwark-runtime-restricted');
   symlinkSync(LAUNCHER, handler);
   const cases = [
@@ -174,6 +318,8 @@ t.test('create, run, exec, update and features go to the engine with argv unchan
     ['update', '--resources', '-', 'c1'],
     ['features'],
     ['--debug', 'create', 'c1'],
+    ['restore', '--bundle', '/b', '--image-path', '/img', 'c1'],
+    ['--cgroup-manager', 'disabled', '--log', '/b/log.json', 'create', 'c1'],
   ];
   for (const args of cases) {
     const r = spawnSync(handler, args, { encoding: 'utf8', env: { ...process.env, BULWARK_ENGINE: ENGINE, BULWARK_STATE_DIR: STATE } });
@@ -183,11 +329,7 @@ t.test('create, run, exec, update and features go to the engine with argv unchan
     t.equal(out.argv0, handler, 'BULWARK_LAUNCHER_ARGV0 is the name it was called by');
     t.same(out.execArgv, ['--no-warnings']);
   }
-  // --help/--version are answered by the runtime (here c1's) even with an engine subcommand.
-  t.equal(lines(run(['--version', 'create', 'c1'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE }).stdout)[0], 'c1');
-  t.equal(lines(run(['-h', 'exec', 'c2'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE }).stdout)[0], 'default');
-  const notVersion = run(['--version=false', 'features'], { BULWARK_STATE_DIR: STATE, BULWARK_ENGINE: ENGINE });
-  t.same((JSON.parse(notVersion.stdout) as { argv: string[] }).argv, ['--version=false', 'features'], '--version=false is not --version');
+  t.equal(route(['--version=false', 'features']), 'engine', '--version=false is not --version');
 });
 
 t.test('an engine that is not there fails closed, in the log containerd reads', async (t) => {
@@ -224,13 +366,13 @@ t.test('a missing runtime exits 127 with runc\'s JSON log line', async (t) => {
 
 t.test('a malformed record fails instead of guessing another runtime', async (t) => {
   const state = join(work, 'state-bad');
-  mkdirSync(join(state, 'containers', 'c1'), { recursive: true });
-  writeFileSync(join(state, 'containers', 'c1', 'runtime.argv'), 'relative/runc\0');
+  mkdirSync(join(state, 'containers', '_default', 'c1'), { recursive: true });
+  writeFileSync(recordPath(state, null, 'c1'), 'relative/runc\0');
   record(join(state, 'default-runtime.argv'), [FAKE_DEFAULT]);
   const r = run(['state', 'c1'], { BULWARK_STATE_DIR: state });
   t.equal(r.status, 1);
   t.match(r.stderr, /cannot use runtime record .*malformed/);
-  writeFileSync(join(state, 'containers', 'c1', 'runtime.argv'), `${FAKE_C1}`); // no NUL terminator
+  writeFileSync(recordPath(state, null, 'c1'), `${FAKE_C1}`); // no NUL terminator
   t.equal(run(['state', 'c1'], { BULWARK_STATE_DIR: state }).status, 1);
 });
 
