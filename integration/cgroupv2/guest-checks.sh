@@ -10,6 +10,11 @@
 # RUNTIME (default /usr/sbin/runc) is the runc-compatible runtime under test; RUNTIME_ROOT its --root.
 # Refuses to run outside the VM: it creates and removes cgroups.
 set -u
+# Dynamically linked programs start slowly under software emulation (~0.1-0.5 s each), so run
+# under the static busybox, whose applets (sed, awk, cat, sleep...) run without exec.
+if [ -z "${CGV2_BUSYBOX:-}" ] && [ -x /bin/busybox ]; then
+  CGV2_BUSYBOX=1 exec /bin/busybox sh "$0" "$@"
+fi
 
 RUNTIME=${RUNTIME:-/usr/sbin/runc}
 RUNTIME_ROOT=${RUNTIME_ROOT:-/run/runc-test}
@@ -26,9 +31,11 @@ jstr() { # JSON string of $1 (control characters dropped)
   [ -n "$1" ] || printf '""'
 }
 jnum() { case $1 in ''|*[!0-9-]*) printf null ;; *) printf '%s' "$1" ;; esac; }
-readf() { cat "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'; }
-kv() { awk -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null; } # value of key $2 in flat-keyed file $1
-now_ms() { date +%s%3N; }
+readf() { _v=; read -r _v 2>/dev/null <"$1"; echo "$_v"; } # first line of a file
+kv() { # value of key $2 in the flat-keyed file $1 (memory.events, pids.events)
+  while read -r _k _v; do [ "$_k" = "$2" ] && { echo "$_v"; return; }; done 2>/dev/null <"$1"
+}
+now_ms() { read -r _u _ </proc/uptime; _c=${_u#*.}; echo $(( ${_u%.*} * 1000 + ${_c#0} * 10 )); }
 log() { echo "guest-checks: $*"; }
 
 ERRORS=""
@@ -44,7 +51,9 @@ wait_for() {
   done
 }
 
-fstype=$(stat -fc %T $CG 2>/dev/null)
+fsmagic=$(stat -fc %t $CG 2>/dev/null)           # busybox: 63677270 is CGROUP2_SUPER_MAGIC
+fstype=$(/usr/bin/stat -fc %T $CG 2>/dev/null)  # coreutils names it: cgroup2fs
+[ -n "$fstype" ] || { [ "$fsmagic" = 63677270 ] && fstype=cgroup2fs; }
 if [ "$fstype" != cgroup2fs ] || { [ -z "${BULWARK_VM_RESULTS:-}" ] && [ "${CGV2_ALLOW_HOST:-}" != 1 ]; }; then
   echo "guest-checks.sh: refusing to run: $CG is '$fstype' (need cgroup2fs) or not inside the test VM" >&2
   printf '{"fstype": %s, "error": "not run: not a pure cgroup v2 test VM"}\n' "$(jstr "$fstype")" >"$OUT"
@@ -57,10 +66,12 @@ t0=$(now_ms)
 kernel=$(uname -r)
 controllers=$(readf $CG/cgroup.controllers)
 subtree=$(readf $CG/cgroup.subtree_control)
+cgroup_mount=$(grep -E '^[^ ]+ /sys/fs/cgroup ' /proc/mounts)
 v1mounts=$(awk '$3 == "cgroup"' /proc/mounts | wc -l)
 runtime_version=$("$RUNTIME" --version 2>&1 | head -n1)
 log "kernel $kernel, $CG is $fstype, controllers: $controllers; runtime $RUNTIME: $runtime_version"
 parent_events_before=$(kv $CG$PARENT/memory.events oom_kill)
+parent_group_before=$(kv $CG$PARENT/memory.events oom_group_kill)
 
 # ---------------------------------------------------------------- pids
 cat >"$WORK/pids.sh" <<'EOF'
@@ -95,11 +106,12 @@ if wait_for "$b/rootfs/tmp/ready" $rpid; then
   pids_current=$(readf "$cgdir/pids.current")
   pids_max=$(readf "$cgdir/pids.max")
   pids_events_max=$(kv "$cgdir/pids.events" max)
-  pids_procs=$(wc -l <"$cgdir/cgroup.procs" 2>/dev/null)
+  pids_procs=$(wc -l 2>/dev/null <"$cgdir/cgroup.procs")
   : >"$b/rootfs/tmp/go"
 else
   err "pids container never became ready: $(tail -n 5 "$WORK/pids.out" | tr '\n' ' ')"
   "$RUNTIME" --root "$RUNTIME_ROOT" kill "$id" KILL 2>/dev/null
+  kill -9 $rpid 2>/dev/null
 fi
 wait $rpid
 pids_exit=$?
@@ -144,6 +156,7 @@ if wait_for "$b/rootfs/tmp/ready" $rpid; then
 else
   err "memory container never became ready: $(tail -n 5 "$WORK/mem.out" | tr '\n' ' ')"
   "$RUNTIME" --root "$RUNTIME_ROOT" kill "$id" KILL 2>/dev/null
+  kill -9 $rpid 2>/dev/null
 fi
 wait $rpid
 mem_exit=$?
@@ -151,9 +164,11 @@ mem_ms=$(( $(now_ms) - mt0 ))
 mem_out=$(cat "$WORK/mem.out")
 parent_events_after=$(kv $CG$PARENT/memory.events oom_kill)
 parent_oom_kill_delta=$(( ${parent_events_after:-0} - ${parent_events_before:-0} ))
+parent_group_after=$(kv $CG$PARENT/memory.events oom_group_kill)
+parent_group_kill_delta=$(( ${parent_group_after:-0} - ${parent_group_before:-0} ))
 dmesg_oom=$(dmesg 2>/dev/null | grep -c 'Memory cgroup out of memory')
 mem_survived=false; case $mem_out in *survived*) mem_survived=true ;; esac
-log "memory: exit $mem_exit, memory.max $mem_max, swap.max $mem_swap_max, oom.group $mem_oom_group, oom_kill (container) $mem_events_oom_kill, (parent delta) $parent_oom_kill_delta (${mem_ms} ms)"
+log "memory: exit $mem_exit, memory.max $mem_max, swap.max $mem_swap_max, oom.group $mem_oom_group, oom_kill +$parent_oom_kill_delta, oom_group_kill +$parent_group_kill_delta (${mem_ms} ms)"
 
 # ---------------------------------------------------------------- clean up and report
 "$RUNTIME" --root "$RUNTIME_ROOT" delete --force pids-$$ >/dev/null 2>&1
@@ -165,9 +180,11 @@ cat >"$OUT.tmp" <<EOF
 {
   "kernel": $(jstr "$kernel"),
   "fstype": $(jstr "$fstype"),
+  "fsMagic": $(jstr "$fsmagic"),
   "controllers": $(jstr "$controllers"),
   "subtreeControl": $(jstr "$subtree"),
   "v1Mounts": $(jnum "$v1mounts"),
+  "cgroupMount": $(jstr "$cgroup_mount"),
   "runtime": $(jstr "$RUNTIME"),
   "runtimeVersion": $(jstr "$runtime_version"),
   "pids": {
@@ -193,6 +210,7 @@ cat >"$OUT.tmp" <<EOF
     "oomKill": $(jnum "$mem_events_oom_kill"),
     "oomGroupKill": $(jnum "$mem_events_group_kill"),
     "parentOomKillDelta": $(jnum "$parent_oom_kill_delta"),
+    "parentOomGroupKillDelta": $(jnum "$parent_group_kill_delta"),
     "peakSeen": $(jnum "$mem_peak_seen"),
     "dmesgOom": $(jnum "$dmesg_oom"),
     "survived": $mem_survived,

@@ -1,7 +1,7 @@
 // Host facts, probed once per call through an injected kernel-probe surface (the native addon
 // in production, a literal in tests). Everything a pass may need about the host is gathered
 // here, before the pure pipeline runs.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import type { Spec } from '../spec/index.js';
 import type { CgroupMode, HostFacts, IdRange } from './types.js';
 
@@ -43,13 +43,44 @@ function hostPathsOf(spec: Spec): string[] {
   return [...paths];
 }
 
-function classifyNamespace(probes: KernelProbes, type: string, path: string): 'host' | 'other' | 'missing' {
+/**
+ * The host's namespace of a type: init's, or where /proc/1 is out of reach (a sandboxed or
+ * hidepid /proc) the runtime's own, which containerd runs in the host's namespaces.
+ */
+function hostNamespace(probes: KernelProbes, type: string): { dev: number; ino: number } {
+  const name = NS_PROC_NAME[type] ?? type;
   try {
-    const id = probes.namespaceId(path);
-    const host = probes.namespaceId(`/proc/1/ns/${NS_PROC_NAME[type] ?? type}`);
-    return id.dev === host.dev && id.ino === host.ino ? 'host' : 'other';
+    return probes.namespaceId(`/proc/1/ns/${name}`);
+  } catch {
+    return probes.namespaceId(`/proc/self/ns/${name}`);
+  }
+}
+
+function classifyNamespace(probes: KernelProbes, type: string, path: string): 'host' | 'other' | 'missing' {
+  let id;
+  try {
+    id = probes.namespaceId(path);
   } catch {
     return 'missing';
+  }
+  const host = hostNamespace(probes, type);
+  return id.dev === host.dev && id.ino === host.ino ? 'host' : 'other';
+}
+
+/**
+ * cgroup v2 swap accounting: memory.swap.max exists in non-root cgroups only when the kernel
+ * accounts swap (CONFIG_MEMCG_SWAP and not swapaccount=0). Look in our own cgroup, else in any
+ * child of the root.
+ */
+function v2SwapAccounting(): boolean {
+  const own = /^0::(\/.*)$/m.exec(readTrim('/proc/self/cgroup') ?? '')?.[1];
+  if (own && own !== '/' && existsSync(`/sys/fs/cgroup${own}/memory.swap.max`)) return true;
+  try {
+    return readdirSync('/sys/fs/cgroup', { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .some((d) => existsSync(`/sys/fs/cgroup/${d.name}/memory.swap.max`));
+  } catch {
+    return false;
   }
 }
 
@@ -57,7 +88,7 @@ export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostF
   const mode = probes.cgroupMode();
   const controllers = mode === 'v2' ? (readTrim('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).filter(Boolean) : [];
   const swapAccounting = mode === 'v2'
-    ? controllers.includes('memory')
+    ? controllers.includes('memory') && v2SwapAccounting()
     : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
 
   const namespacePaths: HostFacts['namespacePaths'] = {};

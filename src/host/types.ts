@@ -16,7 +16,7 @@ export interface HostFacts {
     mode: CgroupMode;
     /** v2 controllers available to containers (empty on v1). */
     controllers: string[];
-    /** v1 only: memory.memsw.* exists, so swap can be limited. */
+    /** Swap can be limited: memory.memsw.* (v1) or memory.swap.max (v2) exists. */
     swapAccounting: boolean;
   };
   userns: {

@@ -27,7 +27,7 @@ import { IdAllocator, resolvePool } from '../state/ids.js';
 import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
 import type { ResolvedRuntime } from './select-runtime.js';
 import { podIdentity } from './pod.js';
-import { readRecord, writeRecord } from './records.js';
+import { readRecord, recordDir, writeDefaultRuntime, writeRecord } from './records.js';
 import type { ContainerRecord } from './records.js';
 
 /** What the engine needs from the native addon: exec plus the kernel probes. */
@@ -116,6 +116,7 @@ export class Engine {
       switch (inv.command) {
         case 'create':
         case 'run':
+        case 'restore': // restore builds a container from the bundle's config.json too
           return this.create(inv, argv);
         case 'exec':
           return this.exec(inv, argv);
@@ -124,7 +125,7 @@ export class Engine {
         case 'features':
           return await this.features(argv);
         default:
-          return this.passThrough(argv, inv.id);
+          return this.passThrough(argv, inv);
       }
     } catch (err) {
       return this.fail(inv, err);
@@ -151,28 +152,28 @@ export class Engine {
     return loadBulwarkConfig(this.ctx.env);
   }
 
-  private execRuntime(runtime: ResolvedRuntime, argv: readonly string[]): never {
+  private execRuntime(runtime: ResolvedRuntime, argv: readonly string[], inv: RuncInvocation): never {
     const env = Object.entries(this.ctx.env)
       .filter(([k]) => !k.startsWith('BULWARK_LAUNCHER') && !k.startsWith('NODE_'))
       .map(([k, v]) => `${k}=${v}`);
-    return this.ctx.native.execve(runtime.path, runtimeArgv(runtime, argv), env, []);
+    return this.ctx.native.execve(runtime.path, runtimeArgv(runtime, argv), env, inheritedFds(inv, this.ctx.env));
   }
 
-  private passThrough(argv: string[], id: string | null): number {
+  private passThrough(argv: string[], inv: RuncInvocation): number {
     const config = this.config();
-    const record = id ? readRecord(config.stateDir, id) : null;
+    const record = inv.id ? readRecord(config.stateDir, inv.global.root, inv.id) : null;
     const runtime = record?.runtime ?? chooseRuntime(config, undefined);
-    return this.execRuntime(runtime, argv);
+    return this.execRuntime(runtime, argv, inv);
   }
 
-  private idFacts(config: BulwarkConfig, spec: Spec, containerId: string): { ids: IdFacts; podKey: string } {
+  private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string } {
     const pod = podIdentity(spec.annotations, containerId);
     const allocator = allocatorFor(config);
     const allocation = allocator.acquire(pod.key);
     let podUserNamespace: string | null = null;
     if (!pod.isSandbox) {
       // Containers of a pod join the sandbox's user namespace.
-      const sandbox = readRecord(config.stateDir, pod.sandboxId!);
+      const sandbox = readRecord(config.stateDir, root, pod.sandboxId!);
       if (sandbox?.initPid) podUserNamespace = `/proc/${sandbox.initPid}/ns/user`;
     }
     return {
@@ -193,7 +194,7 @@ export class Engine {
     const { source, base } = loadProfiles(config, this.ctx.argv0);
     const profile = selectProfile(source, base, loaded.spec);
     const runtime = chooseRuntime(config, loaded.spec.annotations);
-    const { ids, podKey } = this.idFacts(config, loaded.spec, inv.id);
+    const { ids, podKey } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
     const host = probeHost(this.ctx.native, loaded.spec, ids);
     const result = harden(loaded.spec, profile, host);
     const hardenedText = stringifyJson(result.spec) + '\n';
@@ -213,15 +214,17 @@ export class Engine {
     if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
     writeHardenedConfig(loaded, result.spec);
     const record: ContainerRecord = { id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString() };
-    writeRecord(config.stateDir, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
-    return this.execRuntime(runtime, argv);
+    writeRecord(config.stateDir, inv.global.root, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
+    writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
+    return this.execRuntime(runtime, argv, inv);
   }
 
   /** The container's record and hardened config, for exec and update. */
-  private containerContext(id: string | null): { config: BulwarkConfig; record: ContainerRecord; spec: Spec; profile: ResolvedProfile } {
+  private containerContext(inv: RuncInvocation): { config: BulwarkConfig; record: ContainerRecord; spec: Spec; profile: ResolvedProfile } {
+    const id = inv.id;
     if (!id) throw new EngineFailure('bulwark: missing container id');
     const config = this.config();
-    const record = readRecord(config.stateDir, id);
+    const record = readRecord(config.stateDir, inv.global.root, id);
     if (!record) throw new EngineFailure(`bulwark: container ${id} was not created by Bulwark (no record in ${config.stateDir}); refusing to run it unhardened`);
     const spec = loadBundle(record.bundle).spec;
     const profile = loadProfile(directorySource(config.profileDir), record.profile);
@@ -252,7 +255,7 @@ export class Engine {
   }
 
   private exec(inv: RuncInvocation, argv: string[]): number {
-    const { spec, profile, record } = this.containerContext(inv.id);
+    const { spec, profile, record } = this.containerContext(inv);
     const findings: Finding[] = [];
     const newArgv = [...argv];
     const processFile = inv.options.process as string | undefined;
@@ -283,11 +286,11 @@ export class Engine {
     if (inv.options.user !== undefined && profile.rules.process.runAsNonRoot.action === 'deny' && /^0(:|$)/.test(String(inv.options.user))) {
       throw new EngineFailure(`bulwark: denied by profile ${profile.name}: exec --user 0 (runAsNonRoot)`);
     }
-    return this.execRuntime(record.runtime, newArgv);
+    return this.execRuntime(record.runtime, newArgv, inv);
   }
 
   private update(inv: RuncInvocation, argv: string[]): number {
-    const { spec, profile, record } = this.containerContext(inv.id);
+    const { spec, profile, record } = this.containerContext(inv);
     const newArgv = [...argv];
     const resourcesFile = inv.options.resources as string | undefined;
     let requested: NonNullable<NonNullable<Spec['linux']>['resources']> = {};
@@ -317,17 +320,18 @@ export class Engine {
     };
     const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyCgroups, this.hostFactsFor(spec));
     if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
-    if (result.findings.some((f) => f.action === 'fix')) {
+    // Stdin read here is gone for runc, so a `-r -` request is always handed over as a file.
+    if (result.findings.some((f) => f.action === 'fix') || resourcesFile === '-') {
       // Hand runc one resources file holding the clamped values instead of the flags.
       const fixed = result.spec.linux?.resources ?? {};
       const config = this.config();
-      const file = join(config.stateDir, 'containers', record.id, `update-${process.pid}.json`);
+      const file = join(recordDir(config.stateDir, inv.global.root, record.id), `update-${process.pid}.json`);
       writeFileAtomic(file, stringifyJson(fixed) + '\n', 0o600);
       const idIndex = newArgv.lastIndexOf(record.id);
       const kept = newArgv.slice(0, inv.commandIndex + 1);
       newArgv.splice(0, newArgv.length, ...kept, '--resources', file, ...argv.slice(idIndex));
     }
-    return this.execRuntime(record.runtime, newArgv);
+    return this.execRuntime(record.runtime, newArgv, inv);
   }
 
   /** runc's features, plus what Bulwark adds (its annotations) and enforces. */
@@ -351,6 +355,20 @@ export class Engine {
 }
 
 export const BULWARK_VERSION = '0.1.0';
+
+/**
+ * Descriptors the caller hands to the runtime: `--preserve-fds N` (3..3+N-1) and socket
+ * activation's LISTEN_FDS. Node marks everything it inherited close-on-exec, so these must be
+ * named or runc would not receive them.
+ */
+export function inheritedFds(inv: RuncInvocation, env: NodeJS.ProcessEnv): number[] {
+  const count = (v: unknown) => {
+    const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : 0;
+    return Math.min(n, 1 << 16);
+  };
+  const n = Math.max(count(inv.options['preserve-fds']), count(env.LISTEN_FDS));
+  return Array.from({ length: n }, (_, i) => 3 + i);
+}
 
 function podIdentityForAudit(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
   if (!annotations) return undefined;

@@ -24,13 +24,41 @@ export function safeId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/.test(id) && id !== '.' && id !== '..';
 }
 
-export function recordDir(stateDir: string, id: string): string {
-  if (!safeId(id)) throw new Error(`bulwark: invalid container id "${id}"`);
-  return join(stateDir, 'containers', id);
+/**
+ * One id can exist under two --root directories (containerd's k8s.io and default namespaces),
+ * so records are keyed by the root too. Bytes outside [A-Za-z0-9.-] become `_xx` (hex); no
+ * --root is `_default`. native/launcher.c computes the same key.
+ */
+export function rootKey(root: string | undefined): string {
+  if (root === undefined) return '_default';
+  let out = '';
+  for (const byte of Buffer.from(root, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9.-]/.test(c) ? c : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
-export function writeRecord(stateDir: string, record: ContainerRecord, pidFile: string | undefined, cwd: string): void {
-  const dir = recordDir(stateDir, record.id);
+export function recordDir(stateDir: string, root: string | undefined, id: string): string {
+  if (!safeId(id)) throw new Error(`bulwark: invalid container id "${id}"`);
+  return join(stateDir, 'containers', rootKey(root), id);
+}
+
+/** The default runtime for pass-through calls with no record (list, spec, features, ...). */
+export function writeDefaultRuntime(stateDir: string, runtime: ResolvedRuntime): void {
+  const file = join(stateDir, 'default-runtime.argv');
+  const argv = [runtime.path, ...runtime.args].map((a) => `${a}\0`).join('');
+  try {
+    if (readFileSync(file, 'utf8') === argv) return;
+  } catch {
+    // not there yet
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, argv, 0o600);
+}
+
+export function writeRecord(stateDir: string, root: string | undefined, record: ContainerRecord, pidFile: string | undefined, cwd: string): void {
+  const dir = recordDir(stateDir, root, record.id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pidPath = pidFile ? (isAbsolute(pidFile) ? pidFile : resolve(cwd, pidFile)) : null;
   writeFileAtomic(join(dir, 'record.json'), JSON.stringify({ ...record, pidFile: pidPath }) + '\n', 0o600);
@@ -38,9 +66,9 @@ export function writeRecord(stateDir: string, record: ContainerRecord, pidFile: 
   writeFileAtomic(join(dir, 'runtime.argv'), argv, 0o600);
 }
 
-export function readRecord(stateDir: string, id: string): ContainerRecord | null {
+export function readRecord(stateDir: string, root: string | undefined, id: string): ContainerRecord | null {
   if (!safeId(id)) return null;
-  const file = join(stateDir, 'containers', id, 'record.json');
+  const file = join(recordDir(stateDir, root, id), 'record.json');
   if (!existsSync(file)) return null;
   const record = JSON.parse(readFileSync(file, 'utf8')) as ContainerRecord;
   if (record.pidFile) {
