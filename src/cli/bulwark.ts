@@ -14,6 +14,7 @@ import { chooseProfile } from '../profile/select.js';
 import { harden } from '../pipeline.js';
 import { blockRange, resolvePool } from '../state/ids.js';
 import { diffConfigs, formatDiff } from './diff.js';
+import { formatFindings, pad } from './report.js';
 import { readFileSync } from 'node:fs';
 
 const EXIT_OK = 0;
@@ -85,10 +86,6 @@ function takeValue(args: string[], name: string): string | undefined {
   return value;
 }
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
 async function explain(args: string[]): Promise<number> {
   const json = takeFlag(args, '--json');
   const profileName = takeValue(args, '--profile');
@@ -131,12 +128,7 @@ async function explain(args: string[]): Promise<number> {
     out(`profile: ${profile.name} (${profile.mode}; from ${profile.sources.join(' <- ')})\n`);
     out(`host: ${probes ? 'probed' : 'assumed cgroup v2 (native addon not built)'}; cgroup ${host.cgroup.mode}; user ID block ${ids.idAllocation.uid.hostID}+${ids.idAllocation.uid.size} (example, not reserved)\n`);
     out(`decision: ${decision.toUpperCase()}${profile.mode === 'audit' ? ' (audit mode: nothing changed)' : ''}\n\n`);
-    if (findings.length === 0) out('no findings: the config already meets the profile\n');
-    else {
-      const w = { action: 6, rule: Math.max(4, ...findings.map((f) => f.rule.length)), path: Math.min(40, Math.max(5, ...findings.map((f) => f.path.length))) };
-      out(`${pad('ACTION', w.action)}  ${pad('RULE', w.rule)}  ${pad('FIELD', w.path)}  WHY\n`);
-      for (const f of findings) out(`${pad(f.action, w.action)}  ${pad(f.rule, w.rule)}  ${pad(f.path, w.path)}  ${f.message}\n`);
-    }
+    out(formatFindings(findings));
     const diff = diffConfigs(loaded.spec, result.spec);
     out(`\nconfig diff (${diff.length} change${diff.length === 1 ? '' : 's'}):\n${diff.length ? formatDiff(diff) + '\n' : '(none)\n'}`);
   }

@@ -103,7 +103,13 @@ export function parseConfig(text: string, file: string): BulwarkConfig {
   return config;
 }
 
+/** BULWARK_STATE_DIR overrides the file's stateDir, as it does for the native launcher. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BulwarkConfig {
+  const config = readConfigFile(env);
+  return env.BULWARK_STATE_DIR ? { ...config, stateDir: env.BULWARK_STATE_DIR } : config;
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv): BulwarkConfig {
   const file = env.BULWARK_CONFIG || DEFAULT_CONFIG_PATH;
   let text: string;
   try {
