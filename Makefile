@@ -57,7 +57,7 @@ bench: build
 	$(NODE) dist/bench/run.js
 
 clean:
-	rm -rf dist bin native/build src/generated
+	rm -rf dist bin build native/build src/generated
 
 # Pure cgroup v2 proof (this host is a v1/v2 hybrid): boots Debian's 6.1 kernel under qemu (software
 # emulation) with the host's root shared read-only, runs real containers there (integration/vm/README.md).

@@ -1,16 +1,21 @@
 /*
  * bulwark-runtime: the binary containerd (or Docker, Podman, CRI-O) calls in place of runc.
  *
- * containerd calls the runtime 4-6 times per container and only `create` needs hardening, so
+ * containerd calls the runtime 4-6 times per container and only a few calls need hardening, so
  * this launcher reads just enough of runc's argv grammar to route the call:
- *   - create, run, exec, update, features -> exec Node with the TypeScript engine;
- *   - everything else (and no subcommand, --help, --version) -> exec the low-level runtime
- *     directly, argv unchanged, so a pass-through costs one extra execve and no Node start.
+ *   - a call it is CERTAIN needs no policy (only known runc global flags, then one of the
+ *     subcommands in `passthrough` below, or no subcommand) -> exec the low-level runtime
+ *     directly, argv unchanged, so a pass-through costs one extra execve and no Node start;
+ *   - everything else (create, run, exec, update, features, restore, unknown subcommands,
+ *     unknown or odd global flags) -> exec Node with the TypeScript engine, which parses argv
+ *     fully (src/cli/runc-args.ts) and passes the call through itself when it needs no policy.
+ * Fail closed: a misread argv may cost a Node start, never an unhardened container.
  *
  * Which low-level runtime: the per-container record the engine wrote at create
- * (<STATE>/containers/<id>/runtime.argv), else <STATE>/default-runtime.argv, else the first
- * runc found in the usual places. Record files hold NUL-terminated strings: the runtime's
- * absolute path, then extra arguments inserted right after argv[0].
+ * (<STATE>/containers/<ROOTKEY>/<id>/runtime.argv, ROOTKEY being the encoded global --root),
+ * else <STATE>/default-runtime.argv, else the first runc found in the usual places. Record
+ * files hold NUL-terminated strings: the runtime's absolute path, then extra arguments
+ * inserted right after argv[0].
  *
  * Every descriptor this program opens is O_CLOEXEC, so nothing of ours reaches the runtime;
  * descriptors our caller passed (stdio, console sockets, --preserve-fds) pass through as they are.
@@ -39,61 +44,52 @@ static const char *const runc_paths[] = {
 
 /* What the argv scan found. */
 struct call {
-	int cmd;              /* index of the subcommand in argv, 0 when there is none */
-	int help_or_version;  /* a global --help/-h/--version/-v was given */
+	int engine;           /* route to the engine: not certain the call needs no policy */
 	const char *id;       /* the container id, when the subcommand takes one and it was given */
+	const char *root;     /* global --root, NULL when not given */
 	const char *log;      /* global --log FILE */
 	const char *log_format;
 };
 
 /*
- * Subcommands, their routing, and their flags as runc 1.1.5 defines them: which take a value
- * and which are boolean (space-separated names without dashes; "*" = every flag takes a value).
- * Both lists matter for finding the id, because of how urfave/cli v1 reorders arguments.
+ * The subcommands passed straight to the low-level runtime, with their flags as runc 1.1.5
+ * defines them: which take a value and which are boolean (space-separated names without
+ * dashes). Both lists matter for finding the id, because of how urfave/cli v1 reorders
+ * arguments. Any word not here goes to the engine; in particular `restore`, which builds a
+ * container from a bundle's config.json and so must be hardened like `create`.
  */
 static const struct subcommand {
 	const char *name;
-	int engine;   /* 1: the TypeScript engine handles it */
 	int has_id;   /* the first positional argument is a container id */
 	int reorders; /* urfave/cli moves flags written after positionals to the front */
 	const char *value_flags;
 	const char *bool_flags;
-} subcommands[] = {
-	{ "create", 1, 1, 1, "bundle b console-socket pid-file preserve-fds", "no-pivot no-new-keyring" },
-	{ "run", 1, 1, 1, "bundle b console-socket pid-file preserve-fds",
-	  "detach d keep no-subreaper no-pivot no-new-keyring" },
-	{ "exec", 1, 1, 0,
-	  "process p console-socket cwd env e user u additional-gids g cap c pid-file "
-	  "process-label apparmor preserve-fds cgroup",
-	  "tty t detach d no-new-privs ignore-paused" },
-	{ "update", 1, 1, 1, "*", "" },
-	{ "features", 1, 0, 1, "", "" },
-	{ "start", 0, 1, 1, "", "" },
-	{ "state", 0, 1, 1, "", "" },
-	{ "kill", 0, 1, 1, "", "all a" },
-	{ "delete", 0, 1, 1, "", "force f" },
-	{ "pause", 0, 1, 1, "", "" },
-	{ "resume", 0, 1, 1, "", "" },
-	{ "ps", 0, 1, 0, "format f", "" },
-	{ "events", 0, 1, 1, "interval", "stats" },
-	{ "checkpoint", 0, 1, 1,
+} passthrough[] = {
+	{ "start", 1, 1, "", "" },
+	{ "state", 1, 1, "", "" },
+	{ "kill", 1, 1, "", "all a" },
+	{ "delete", 1, 1, "", "force f" },
+	{ "pause", 1, 1, "", "" },
+	{ "resume", 1, 1, "", "" },
+	{ "ps", 1, 0, "format f", "" },
+	{ "events", 1, 1, "interval", "stats" },
+	{ "checkpoint", 1, 1,
 	  "image-path work-path parent-path status-fd page-server manage-cgroups-mode empty-ns",
 	  "leave-running tcp-established ext-unix-sk shell-job lazy-pages file-locks pre-dump "
 	  "auto-dedup" },
-	{ "restore", 0, 1, 1,
-	  "console-socket image-path work-path manage-cgroups-mode bundle b pid-file empty-ns "
-	  "lsm-profile lsm-mount-context",
-	  "tcp-established ext-unix-sk shell-job file-locks detach d no-subreaper no-pivot "
-	  "auto-dedup lazy-pages" },
-	{ "list", 0, 0, 1, "format f", "quiet q" },
-	{ "spec", 0, 0, 1, "bundle b", "rootless" },
+	{ "list", 0, 1, "format f", "quiet q" },
+	{ "spec", 0, 1, "bundle b", "rootless" },
+	{ "help", 0, 0, "", "" }, /* urfave/cli's own command and its alias */
+	{ "h", 0, 0, "", "" },
 };
+
+/* runc 1.1.5's global flags (`runc --help`), including urfave/cli's help and version. */
+static const char global_value_flags[] = "root log log-format criu rootless";
+static const char global_bool_flags[] = "debug systemd-cgroup help h version v";
 
 /* Is `name` (len bytes) one of the space-separated words in `list`? */
 static int in_list(const char *list, const char *name, size_t len)
 {
-	if (strcmp(list, "*") == 0)
-		return 1;
 	for (const char *p = list; *p;) {
 		size_t n = strcspn(p, " ");
 		if (n == len && memcmp(p, name, len) == 0)
@@ -127,18 +123,11 @@ static int name_is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && memcmp(name, want, len) == 0;
 }
 
-/* Go's strconv.ParseBool spellings of false (--version=false is a valid, if odd, argv). */
-static int is_false(const char *v)
+static const struct subcommand *find_passthrough(const char *name)
 {
-	return !strcmp(v, "0") || !strcmp(v, "f") || !strcmp(v, "F") || !strcmp(v, "false") ||
-	       !strcmp(v, "FALSE") || !strcmp(v, "False");
-}
-
-static const struct subcommand *find_subcommand(const char *name)
-{
-	for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
-		if (strcmp(name, subcommands[k].name) == 0)
-			return &subcommands[k];
+	for (size_t k = 0; k < sizeof(passthrough) / sizeof(passthrough[0]); k++)
+		if (strcmp(name, passthrough[k].name) == 0)
+			return &passthrough[k];
 	return NULL;
 }
 
@@ -204,12 +193,25 @@ static const char *find_id(const struct subcommand *sc, int n, char **args)
 	return id;
 }
 
+/*
+ * Read the global flags the way Go's flag package does (up to the first positional, which is
+ * the subcommand; a `--` before it is consumed) and decide the route. Pass-through needs every
+ * global flag to be one runc 1.1.5 defines, written in a form whose meaning is certain:
+ *   - value flags as --x v, --x=v, -x v, -x=v (a value flag takes the next argument whatever
+ *     it looks like, as in Go);
+ *   - boolean flags bare. Bypass (a): `--help=false create ...` / `--version=0 create ...` are
+ *     not help or version to urfave/cli, so runc runs the create; any `=value` on a boolean
+ *     therefore goes to the engine rather than this launcher mirroring Go's ParseBool.
+ * Bypass (b): an unknown flag may take a value, e.g. crun's `--cgroup-manager disabled create`
+ * that podman sends; reading it as a boolean made `disabled` the subcommand and passed the
+ * create through. Unknown and malformed flags (`---x`, `-=x`) therefore go to the engine.
+ * After a flag that decides the engine, the scan goes on only to find --log for errors.
+ */
 static void scan(int argc, char **argv, struct call *c)
 {
 	int i = 1;
 	memset(c, 0, sizeof(*c));
 
-	/* Global flags, up to the first positional argument (the subcommand). */
 	for (; i < argc && is_flag(argv[i]); i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
@@ -218,28 +220,33 @@ static void scan(int argc, char **argv, struct call *c)
 		size_t len;
 		const char *value;
 		const char *name = flag_name(argv[i], &len, &value);
-		int takes_value = name_is(name, len, "root") || name_is(name, len, "log") ||
-				  name_is(name, len, "log-format") || name_is(name, len, "criu") ||
-				  name_is(name, len, "rootless");
-		if (takes_value && !value && i + 1 < argc)
-			value = argv[++i];
-		if (name_is(name, len, "log"))
-			c->log = value;
-		else if (name_is(name, len, "log-format"))
-			c->log_format = value;
-		else if (name_is(name, len, "help") || name_is(name, len, "h") ||
-			 name_is(name, len, "version") || name_is(name, len, "v"))
-			c->help_or_version = !value || !is_false(value);
+		if (len == 0 || name[0] == '-') {
+			c->engine = 1; /* Go: "bad flag syntax" */
+		} else if (in_list(global_value_flags, name, len)) {
+			if (!value && i + 1 >= argc) {
+				c->engine = 1; /* Go: "flag needs an argument" */
+				break;
+			}
+			if (!value)
+				value = argv[++i];
+			if (name_is(name, len, "root"))
+				c->root = value;
+			else if (name_is(name, len, "log"))
+				c->log = value;
+			else if (name_is(name, len, "log-format"))
+				c->log_format = value;
+		} else if (value || !in_list(global_bool_flags, name, len)) {
+			c->engine = 1; /* bypasses (a) and (b) above */
+		}
 	}
-	if (i >= argc)
-		return;
-	c->cmd = i;
+	if (c->engine || i >= argc)
+		return; /* no subcommand: runc prints help or its version and runs nothing */
 
-	const struct subcommand *sc = find_subcommand(argv[i]);
-	if (!sc || !sc->has_id)
-		return;
-
-	c->id = find_id(sc, argc - i - 1, argv + i + 1);
+	const struct subcommand *sc = find_passthrough(argv[i]);
+	if (!sc)
+		c->engine = 1;
+	else if (sc->has_id)
+		c->id = find_id(sc, argc - i - 1, argv + i + 1);
 }
 
 /* ---- errors, in runc's log format when containerd asked for a log file ---- */
@@ -398,10 +405,48 @@ static int load_record(const char *path, char *buf, size_t cap, char **args)
 	return count;
 }
 
-/* A container id that is safe to use as one path component. */
+/* A container id that is safe to use as one path component: printable ASCII, no '/', not
+ * "." or "..", and short enough that the engine could have made the directory. */
 static int safe_id(const char *id)
 {
-	return id && *id && !strchr(id, '/') && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+	if (!id || !*id || strlen(id) > NAME_MAX || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '/')
+			return 0;
+	return 1;
+}
+
+/*
+ * The directory under <STATE>/containers/ for the global --root: the same container id can
+ * exist under two roots (containerd namespaces k8s.io and default), so records are kept per
+ * root. Bytes in [A-Za-z0-9.-] stay, every other byte becomes '_' and two lowercase hex digits;
+ * no --root is "_none". The engine (src/runtime/records.ts) encodes exactly so. Returns 0
+ * when no record can be there: an empty key or one longer than a path component may be, and
+ * "." or ".." (kept as they are by the encoding), which would name a directory other than a
+ * key's own.
+ */
+static int root_key(const char *root, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!root)
+		return snprintf(out, cap, "_none") > 0;
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)root; *p; p++) {
+		int keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			   (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
+		if (n + (keep ? 1 : 3) >= cap)
+			return 0;
+		if (keep) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '_';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n] = '\0';
+	return n > 0 && strcmp(out, ".") != 0 && strcmp(out, "..") != 0;
 }
 
 /* ---- the two hand-overs ---- */
@@ -491,9 +536,10 @@ static __attribute__((noreturn)) void pass_through(const struct call *c, int arg
 	const char *dir = state_dir(dir_buf, sizeof(dir_buf));
 	int n;
 
-	if (safe_id(c->id)) {
-		if (snprintf(path, sizeof(path), "%s/containers/%s/runtime.argv", dir, c->id) >=
-		    (int)sizeof(path))
+	char key[NAME_MAX + 1];
+	if (safe_id(c->id) && root_key(c->root, key, sizeof(key))) {
+		if (snprintf(path, sizeof(path), "%s/containers/%s/%s/runtime.argv", dir, key,
+			     c->id) >= (int)sizeof(path))
 			fail(c, 1, "bulwark: state path too long for container %s", c->id);
 		n = load_record(path, buf, sizeof(buf), args);
 		if (n > 0)
@@ -527,10 +573,7 @@ int main(int argc, char **argv)
 	if (argc < 1)
 		return 2;
 	scan(argc, argv, &c);
-	if (c.cmd && !c.help_or_version) {
-		const struct subcommand *sc = find_subcommand(argv[c.cmd]);
-		if (sc && sc->engine)
-			to_engine(&c, argc, argv);
-	}
+	if (c.engine)
+		to_engine(&c, argc, argv);
 	pass_through(&c, argc, argv);
 }

@@ -146,6 +146,11 @@ export async function makeBundle(options: BundleOptions): Promise<Bundle> {
     spec.process = { ...spec.process!, args: options.args, terminal: false };
     spec.linux = { ...spec.linux, cgroupsPath };
     options.tweak?.(spec);
+    // A relative or empty path would nest the container in the test runner's own cgroup
+    // (HOST-NOTES: cgroups), and destroy() could not find it: never let a tweak change it.
+    if (spec.linux?.cgroupsPath !== cgroupsPath) {
+      throw new Error(`a tweak changed linux.cgroupsPath to ${JSON.stringify(spec.linux?.cgroupsPath)}; test containers keep ${cgroupsPath}`);
+    }
     const configPath = join(dir, 'config.json');
     const bundle: Bundle = {
       dir,
@@ -164,10 +169,25 @@ export async function makeBundle(options: BundleOptions): Promise<Bundle> {
   }
 }
 
+/**
+ * A runtime under test (Bulwark) may rewrite config.json; if its cgroupsPath is still a
+ * /bulwark-test/<name> path but another name, that container's cgroups are ours to remove too.
+ */
+function rewrittenCgroupName(dir: string, id: string): string | undefined {
+  try {
+    const spec = parseJson(readFileSync(join(dir, 'config.json'), 'utf8')) as unknown as Spec;
+    const match = new RegExp(`^/${cgroupParent}/([A-Za-z0-9_.-]+)$`).exec(spec.linux?.cgroupsPath ?? '');
+    return match && match[1] !== id ? match[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function destroyBundle(dir: string, id: string): void {
   live.delete(dir);
+  const rewritten = rewrittenCgroupName(dir, id);
   rmSync(dir, { recursive: true, force: true });
-  const leftovers = removeTestCgroups(id);
+  const leftovers = [...removeTestCgroups(id), ...(rewritten ? removeTestCgroups(rewritten) : [])];
   if (leftovers.length > 0) throw new Error(`cgroups of ${id} could not be removed: ${leftovers.join(', ')}`);
 }
 

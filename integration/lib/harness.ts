@@ -36,3 +36,26 @@ export async function runProbe<T>(runtime: RuntimeClient, probeArgs: string[], o
     bundle.destroy();
   }
 }
+
+export class ProbeFailedError extends Error {
+  readonly run: ProbeRun<unknown>;
+  constructor(message: string, run: ProbeRun<unknown>) {
+    super(message);
+    this.name = 'ProbeFailedError';
+    this.run = run;
+  }
+}
+
+/** Like runProbe, for probes that must succeed: the report, or an error with the runtime's output. */
+export async function probeReport<T>(runtime: RuntimeClient, probeArgs: string[], options: ProbeRunOptions = {}): Promise<T> {
+  const run = await runProbe<T>(runtime, probeArgs, options);
+  const { result } = run;
+  if (result.exitCode !== 0 || run.report === undefined) {
+    const how = result.timedOut ? 'timed out' : `exit ${result.exitCode ?? result.signal}`;
+    throw new ProbeFailedError(
+      `${runtime.name}: probe ${probeArgs.join(' ')} failed (${how}): ${run.problem ?? result.stderr.slice(-800)}`,
+      run,
+    );
+  }
+  return run.report;
+}

@@ -2,8 +2,8 @@
 // binary named after the hash of its source and compiler flags, so an edit rebuilds it and an
 // unchanged source costs one stat.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir, probeSource } from './paths.js';
 
@@ -34,5 +34,13 @@ async function buildProbe(): Promise<string> {
     throw new Error(`building the probe failed (${CC} ${CFLAGS.join(' ')}): ${result.stderr || result.message}`);
   }
   renameSync(partial, target);
+  removeOtherBuilds(target);
   return target;
+}
+
+/** Builds of earlier probe.c versions are never used again. */
+function removeOtherBuilds(current: string): void {
+  for (const name of readdirSync(dirname(current))) {
+    if (/^probe-[0-9a-f]{16}$/.test(name) && name !== basename(current)) rmSync(join(dirname(current), name), { force: true });
+  }
 }

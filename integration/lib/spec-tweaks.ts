@@ -37,6 +37,15 @@ export function denySyscalls(spec: Spec, names: [string, ...string[]], errno = 1
   };
 }
 
+/** A seccomp filter that kills the whole process on any of `names` (SIGSYS). */
+export function killOnSyscalls(spec: Spec, names: [string, ...string[]]): void {
+  linuxOf(spec).seccomp = {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [{ names: [...names], action: 'SCMP_ACT_KILL_PROCESS' }],
+  };
+}
+
 export function setPidsLimit(spec: Spec, limit: number): void {
   const linux = linuxOf(spec);
   linux.resources = { ...linux.resources, pids: { limit } };

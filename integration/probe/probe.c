@@ -457,7 +457,8 @@ static void emit_masked_path(const char *path) {
  * the path already has. The kernel asks the mount for write access (EROFS) before it looks at
  * permissions, so this works for files and directories, as root or not, in a user namespace or
  * not; an open(O_WRONLY) would hit permission checks first, and procfs answers ENOENT to any
- * attempt to create a name in its directories. On a writable mount the mode stays as it was.
+ * attempt to create a name in its directories. On a writable mount the mode stays as it was
+ * (only the ctime moves): fine in the throw-away containers this probe is made for.
  */
 static void emit_readonly_path(const char *path) {
   struct stat st;
@@ -602,7 +603,12 @@ static int cmd_ids(void) {
  * | chroot            | chroot("/nonexistent-bulwark-probe")          | ENOENT             | filter              |
  * | reboot            | reboot(bad magic, ...)                        | EINVAL             | filter or no SYS_BOOT |
  *
- * Each result also names the syscall a seccomp rule has to match ("syscall"), e.g. socket.
+ * Each result also names the syscall a seccomp rule has to match ("syscall"), e.g. socket, and
+ * a verdict: "allowed" (it succeeded), "reached" (the errno of the third column), "blocked"
+ * (EPERM where only a filter answers EPERM), "blocked-or-denied" (EPERM where a missing
+ * capability or a sysctl answers EPERM too), "enosys", "killed" (a signal, e.g. SIGSYS from
+ * SCMP_ACT_KILL_PROCESS), "other". The table describes Linux (checked on 6.18); under gVisor the
+ * answers are gVisor's own and it does not hold (unshare(0x1) even succeeds there).
  *
  * (*) unshare/clone of a user namespace also fails with EPERM in a chroot, ENOSPC at
  * user.max_user_namespaces, EUSERS at the nesting limit.

@@ -44,6 +44,8 @@ export interface EngineContext {
   now: () => Date;
   /** Write to the caller's stderr (failure only). */
   stderr: (text: string) => void;
+  /** Write to stdout (`features` only: during create and exec stdout is the container's). */
+  stdout: (text: string) => void;
   /** Run a command and capture its output (features, state lookups). */
   capture: (file: string, args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
@@ -189,6 +191,7 @@ export class Engine {
 
   private create(inv: RuncInvocation, argv: string[]): number {
     if (!inv.id) throw new EngineFailure(`bulwark: ${inv.command}: missing container id`);
+    recordDir('/', inv.global.root, inv.id); // an unusable --root or id fails before anything is read
     const config = this.config();
     const loaded = loadBundle(bundleDir(inv, this.ctx.cwd) ?? this.ctx.cwd);
     const { source, base } = loadProfiles(config, this.ctx.argv0);
@@ -349,7 +352,7 @@ export class Engine {
     annotations['io.bulwark.runtime'] = runtime.name;
     annotations['io.bulwark.profile.default'] = config.defaultProfile;
     annotations['io.bulwark.annotations'] = ['io.bulwark.profile', RUNTIME_ANNOTATION].join(',');
-    process.stdout.write(stringifyJson({ ...features, annotations }) + '\n');
+    this.ctx.stdout(stringifyJson({ ...features, annotations }) + '\n');
     return 0;
   }
 }

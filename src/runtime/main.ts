@@ -22,6 +22,7 @@ async function main(): Promise<number> {
     argv0: process.env.BULWARK_LAUNCHER_ARGV0 ?? process.argv[1] ?? 'bulwark-runtime',
     now: () => new Date(),
     stderr,
+    stdout: (text) => void writeSync(1, text),
     capture: async (file, args) => {
       const r = await execa(file, args, { reject: false, stdin: 'ignore' });
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };

@@ -27,15 +27,18 @@ export function safeId(id: string): boolean {
 /**
  * One id can exist under two --root directories (containerd's k8s.io and default namespaces),
  * so records are keyed by the root too. Bytes outside [A-Za-z0-9.-] become `_xx` (hex); no
- * --root is `_default`. native/launcher.c computes the same key.
+ * --root is `_none` (`_n` is never an encoded byte, so no root collides with it).
+ * native/launcher.c computes the same key. A key that could name a directory outside
+ * `containers/` (empty, `.`, `..`) or is too long is refused.
  */
 export function rootKey(root: string | undefined): string {
-  if (root === undefined) return '_default';
+  if (root === undefined) return '_none';
   let out = '';
   for (const byte of Buffer.from(root, 'utf8')) {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9.-]/.test(c) ? c : `_${byte.toString(16).padStart(2, '0')}`;
   }
+  if (out === '' || out === '.' || out === '..' || out.length > 255) throw new Error(`bulwark: unusable --root "${root}"`);
   return out;
 }
 

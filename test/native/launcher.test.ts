@@ -34,11 +34,11 @@ const record = (path: string, args: string[]) => {
 
 /**
  * The records directory for a global --root (src/runtime/records.ts encodes the same way):
- * [A-Za-z0-9.-] kept, any other byte `_` + two lowercase hex digits, no --root `_default`.
+ * [A-Za-z0-9.-] kept, any other byte `_` + two lowercase hex digits, no --root `_none`.
  * The encoding itself is checked against literal keys below, not against this helper.
  */
 function rootKey(root: string | null): string {
-  if (root === null) return '_default';
+  if (root === null) return '_none';
   return [...Buffer.from(root)].map((b) =>
     /[A-Za-z0-9.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`).join('');
 }
@@ -54,7 +54,7 @@ for (const root of [null, '/run/x', '/r', 'create', '--debug']) {
 record(join(STATE, 'default-runtime.argv'), [FAKE_DEFAULT]);
 // Records an id like "../x", "..", "." or a --root of "." / ".." would reach if used as a path,
 // and the layout before records were keyed by --root.
-for (const p of ['x', '', 'containers', 'containers/x', 'containers/_default', 'containers/c1', 'c1']) {
+for (const p of ['x', '', 'containers', 'containers/x', 'containers/_none', 'containers/c1', 'c1']) {
   record(join(STATE, p, 'runtime.argv'), [FAKE_EVIL]);
 }
 
@@ -197,7 +197,7 @@ t.test('records are keyed by the encoded --root', async (t) => {
     ['/run/containerd/runc/default', '_2frun_2fcontainerd_2frunc_2fdefault', 'ns-default'],
     ['/x y_z/\u00e9~', '_2fx_20y_5fz_2f_c3_a9_7e', 'odd-bytes'],
     ['Rel-1.2', 'Rel-1.2', 'relative'],
-    [null, '_default', 'no-root'],
+    [null, '_none', 'no-root'],
   ];
   for (const [root, key, tag] of keyed) {
     t.equal(rootKey(root), key, `test helper agrees: ${String(root)}`);
@@ -366,7 +366,7 @@ t.test('a missing runtime exits 127 with runc\'s JSON log line', async (t) => {
 
 t.test('a malformed record fails instead of guessing another runtime', async (t) => {
   const state = join(work, 'state-bad');
-  mkdirSync(join(state, 'containers', '_default', 'c1'), { recursive: true });
+  mkdirSync(join(state, 'containers', '_none', 'c1'), { recursive: true });
   writeFileSync(recordPath(state, null, 'c1'), 'relative/runc\0');
   record(join(state, 'default-runtime.argv'), [FAKE_DEFAULT]);
   const r = run(['state', 'c1'], { BULWARK_STATE_DIR: state });
