@@ -37,8 +37,10 @@ native:
 
 ts: generate
 	npx tsc -p tsconfig.json
-	@mkdir -p bin
+	@mkdir -p bin libexec/bulwark
 	@install -m 0755 scripts/bulwark.sh bin/bulwark
+	@install -m 0755 scripts/containerd-shim-bulwark-v2.sh bin/containerd-shim-bulwark-v2
+	@ln -sfn ../../bin/bulwark-runtime libexec/bulwark/runc
 
 test: build
 	$(MAKE) test-unit
@@ -57,7 +59,7 @@ bench: build
 	$(NODE) dist/bench/run.js
 
 clean:
-	rm -rf dist bin build native/build src/generated
+	rm -rf dist bin build libexec native/build src/generated
 
 # Pure cgroup v2 proof (this host is a v1/v2 hybrid): boots Debian's 6.1 kernel under qemu (software
 # emulation) with the host's root shared read-only, runs real containers there (integration/vm/README.md).

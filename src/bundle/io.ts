@@ -66,10 +66,14 @@ function readRegularFile(path: string, limit: number): { text: string; mode: num
   }
 }
 
-/** Read and validate `<bundle>/config.json`. Throws BundleError / JsonSyntaxError / SpecValidationError. */
+/** Read and validate `<bundle>/config.json`. Throws BundleError. */
 export function loadConfig(bundleDir: string): LoadedConfig {
   const bundle = resolveBundleDir(bundleDir);
-  const path = join(bundle, 'config.json');
+  return loadConfigFile(join(bundle, 'config.json'), bundle);
+}
+
+/** Read and validate a config file whose rootfs is relative to `bundle`. Throws BundleError. */
+export function loadConfigFile(path: string, bundle: string): LoadedConfig {
   const { text, mode } = readRegularFile(path, MAX_CONFIG_BYTES);
   let parsed;
   try {

@@ -3,7 +3,7 @@
 // Exit codes: 0 allowed / ok, 3 denied, 2 bad input.
 import { statSync, writeSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { loadConfig as loadBundle } from '../bundle/io.js';
+import { loadConfig as loadBundle, loadConfigFile } from '../bundle/io.js';
 import { loadConfig as loadBulwarkConfig } from '../host/config.js';
 import { probeHost } from '../host/probe.js';
 import type { KernelProbes } from '../host/probe.js';
@@ -95,13 +95,9 @@ async function explain(args: string[]): Promise<number> {
   try {
     isDir = statSync(target).isDirectory();
   } catch {
-    // reported by loadBundle below
+    // a missing file is reported by the loader, with its errno
   }
-  const bundle = isDir ? target : dirname(target);
-  if (!isDir && basename(target) !== 'config.json') {
-    throw new UsageError(`${target}: expected a bundle directory or a file named config.json`);
-  }
-  const loaded = loadBundle(bundle);
+  const loaded = isDir ? loadBundle(target) : loadConfigFile(target, dirname(target));
   const config = loadBulwarkConfig();
   const source = directorySource(config.profileDir);
   const base = loadProfile(source, profileName ?? config.defaultProfile);
