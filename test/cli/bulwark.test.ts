@@ -60,7 +60,7 @@ t.test('bad input: exit 2 with one line naming the file and the problem', async 
   writeFileSync(join(tmp, 'bad-profile.yaml'), 'apiVersion: bulwark/v1\nkind: Profile\nname: bad-profile\nextends: baseline\nrules:\n  seccomp: { action: sometimes }\n');
   const cases: Array<[string[], RegExp]> = [
     [['explain', join(tmp, 'missing.json')], /^bulwark: .*missing\.json: cannot open \(ENOENT\)$/],
-    [['explain', join(tmp, 'broken.json')], /^bulwark: .*broken\.json: expected a key, found end of input at line 1 column 25$/],
+    [['explain', join(tmp, 'broken.json')], /^bulwark: .*broken\.json: expected a key, found end of input at line 1 column 24$/],
     [['explain', join(tmp, 'invalid.json')], /^bulwark: .*invalid\.json: not a valid OCI runtime config: ociVersion: must be string$/],
     [['explain', '--profile', 'nope', fixture('runc-spec.json')], /^bulwark: unknown profile "nope" in .* \(known: audit, baseline, restricted, strict\)$/],
     [['explain'], /^bulwark: explain takes one config\.json or bundle directory$/],
