@@ -8,9 +8,10 @@ log=$(mktemp /tmp/bulwark-tap.XXXXXX)
 npx tap --disable-coverage --reporter=terse "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 clean=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$log")
-pass=$(grep -oE 'Asserts: +[0-9]+ pass' <<<"$clean" | grep -oE '[0-9]+' | tail -1)
-fail=$(grep -oE 'Asserts: +[0-9]+ pass +[0-9]+ fail' <<<"$clean" | grep -oE '[0-9]+ fail' | grep -oE '[0-9]+' | tail -1)
-skip=$(grep -oE '[0-9]+ skip' <<<"$clean" | grep -oE '[0-9]+' | tail -1)
+asserts=$(grep -E '^Asserts:' <<<"$clean" | tail -1)
+pass=$(grep -oE '[0-9]+ pass' <<<"$asserts" | grep -oE '[0-9]+')
+fail=$(grep -oE '[0-9]+ fail' <<<"$asserts" | grep -oE '[0-9]+')
+skip=$(grep -oE '[0-9]+ skip' <<<"$asserts" | grep -oE '[0-9]+')
 rm -f "$log"
 if [ -z "$pass" ]; then
   echo "$suite: 0 passed, 1 failed (tap printed no summary; exit $status)"
