@@ -63,8 +63,11 @@ clean:
 
 # Pure cgroup v2 proof (this host is a v1/v2 hybrid): boots Debian's 6.1 kernel under qemu (software
 # emulation) with the host's root shared read-only, runs real containers there (integration/vm/README.md).
-# Uses the built dist/. prepare.sh fetches and caches the kernel (~20 s once; ~0.1 s cached);
-# one run of the tests takes ~0.5-1.5 min depending on host load.
+# Bare runc and bin/bulwark-runtime, in one guest. Needs `make build` first (uses dist/ and bin/).
+# prepare.sh fetches and caches the kernel (~20 s once; ~0.1 s cached); one run takes ~1.5-2 min
+# on a 2-core host (each bulwark-runtime create starts Node under emulation: ~20-30 s).
 test-cgroupv2:
+	@test -x bin/bulwark-runtime -a -f dist/src/runtime/main.js -a -f dist/integration/cgroupv2/runc-v2.test.js \
+	  || { echo "test-cgroupv2: bin/bulwark-runtime or dist/ missing: run make build first" >&2; exit 2; }
 	bash integration/vm/prepare.sh
-	npx tap --disable-coverage --reporter=base --jobs=1 --timeout=900 'dist/integration/cgroupv2/*.test.js'
+	scripts/tap.sh cgroupv2 --jobs=1 --timeout=900 'dist/integration/cgroupv2/*.test.js'

@@ -46,8 +46,18 @@ if [ "$1" != stage2 ]; then
   $B mkdir -p /mnt/rw/upper /mnt/rw/work
   $B mount -t overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot \
     || die "overlay on the host root"
+  # A repo under /tmp or /run (a CI checkout, say) would vanish under the fresh tmpfs mounts
+  # below: carry the overlay's (writable) view of it across them.
+  repo=$($B sed -n 's/.*bulwark\.repo=\([^ ]*\).*/\1/p' /proc/cmdline)
+  case "$repo" in
+    /tmp/*|/run/*) $B mkdir -p /mnt/repo && $B mount --bind "/newroot$repo" /mnt/repo || die "bind $repo" ;;
+    *) repo="" ;;
+  esac
   $B mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run || die "tmpfs /run"
   $B mount -t tmpfs -o mode=1777,nosuid,nodev tmp /newroot/tmp || die "tmpfs /tmp"
+  if [ -n "$repo" ]; then
+    $B mkdir -p "/newroot$repo" && $B mount --move /mnt/repo "/newroot$repo" || die "move $repo"
+  fi
   $B mkdir -p /newroot$R/results
   mount9p results /newroot$R/results "" || die "mount 9p results"
   $B cp /init /newroot$R/init && $B cp $B /newroot$R/busybox || die "copy init"

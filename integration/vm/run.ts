@@ -99,7 +99,11 @@ const qopt = (s: string) => s.replace(/,/g, ',,');
 
 function qemuArgs(p: Prepared, runDir: string, resultsDir: string): string[] {
   const env = process.env;
-  const append = ['console=ttyS0', 'panic=-1', 'quiet', 'cgroup_no_v1=all', 'mitigations=off', env.BULWARK_VM_APPEND ?? '']
+  const repo = repoRoot();
+  // The guest's init keeps the repo visible when it lives under /tmp or /run, which get fresh
+  // tmpfs mounts there (a CI checkout may well be in /tmp).
+  if (/\s/.test(repo)) throw new GuestRunError(`the repository path ${JSON.stringify(repo)} contains white space`);
+  const append = ['console=ttyS0', 'panic=-1', 'quiet', 'cgroup_no_v1=all', 'mitigations=off', `bulwark.repo=${repo}`, env.BULWARK_VM_APPEND ?? '']
     .filter(Boolean).join(' ');
   return [
     '-nodefaults', '-no-user-config',
