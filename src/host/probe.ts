@@ -1,7 +1,8 @@
 // Host facts, probed once per call through an injected kernel-probe surface (the native addon
 // in production, a literal in tests). Everything a pass may need about the host is gathered
 // here, before the pure pipeline runs.
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Spec } from '../spec/index.js';
 import type { CgroupMode, HostFacts, IdRange } from './types.js';
 
@@ -84,6 +85,39 @@ function v2SwapAccounting(): boolean {
   }
 }
 
+const MAX_SYMLINK_HOPS = 40; // the kernel's own limit (ELOOP)
+
+/**
+ * Where a host path leads once every symlink is followed, even when the final target does not
+ * exist yet: a dangling link to /var/run/docker.sock must be judged as that socket (the runtime
+ * would mount whatever the link points at by then). Null for a relative path or a loop.
+ */
+export function resolveLeniently(path: string): string | null {
+  if (!isAbsolute(path)) return null;
+  let current = path;
+  for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
+    try {
+      return realpathSync(current);
+    } catch {
+      // some component does not exist (or loops): walk it by hand below
+    }
+    let target: string | null = null;
+    try {
+      if (lstatSync(current).isSymbolicLink()) target = readlinkSync(current);
+    } catch {
+      // the last component does not exist: resolve its parent instead
+    }
+    if (target !== null) {
+      current = resolve(dirname(current), target);
+      continue;
+    }
+    if (current === '/') return '/';
+    const parent = resolveLeniently(dirname(current));
+    return parent === null ? null : join(parent, basename(current));
+  }
+  return null;
+}
+
 export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostFacts {
   const mode = probes.cgroupMode();
   const controllers = mode === 'v2' ? (readTrim('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).filter(Boolean) : [];
@@ -97,11 +131,8 @@ export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostF
   }
   const realPaths: Record<string, string> = {};
   for (const p of hostPathsOf(spec)) {
-    try {
-      realPaths[p] = realpathSync(p);
-    } catch {
-      // A source that does not exist yet has no symlinks to resolve; the literal path is judged.
-    }
+    const resolved = resolveLeniently(p);
+    if (resolved !== null) realPaths[p] = resolved;
   }
   const rlimitHard: Record<string, number | bigint> = {};
   for (const [name, { hard }] of Object.entries(probes.rlimits())) {

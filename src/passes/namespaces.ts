@@ -48,7 +48,7 @@ function judgeJoin(type: NamespaceType, path: string, host: HostFacts, r: Report
   }
   // Fail closed: a path nobody probed, or one that is gone, could be anything by the time runc
   // opens it.
-  const why = seen === 'missing' ? 'it does not exist' : 'it was not probed';
+  const why = seen === 'missing' ? 'it does not exist or cannot be read' : 'it was not probed';
   r.report(PATH, `cannot verify ${LABELS[type]} namespace path ${path}: ${why}`, 'deny');
   return false;
 }
