@@ -41,6 +41,10 @@ ts: generate
 	@install -m 0755 scripts/bulwark.sh bin/bulwark
 	@install -m 0755 scripts/containerd-shim-bulwark-v2.sh bin/containerd-shim-bulwark-v2
 	@ln -sfn ../../bin/bulwark-runtime libexec/bulwark/runc
+	@# Per-profile handlers (docs/CONTAINERD.md): bin/bulwark-runtime-<p> (binary mode: the profile comes from the
+	@# name), bin/containerd-shim-bulwark-<p>-v2 (shim mode), and libexec/bulwark/<p>/runc, the runc the shim puts first
+	@# on the runc shim's PATH (a one-line exec, since the runc shim calls it by the bare name "runc").
+	@for p in $$(cd profiles && ls *.yaml | sed 's/\.yaml$$//'); do [ "$$p" = audit ] && continue; ln -sfn bulwark-runtime bin/bulwark-runtime-$$p; ln -sfn containerd-shim-bulwark-v2 bin/containerd-shim-bulwark-$$p-v2; mkdir -p libexec/bulwark/$$p; printf '#!/bin/sh\nexec %s "$$@"\n' "$(CURDIR)/bin/bulwark-runtime-$$p" > libexec/bulwark/$$p/runc.tmp; chmod 0755 libexec/bulwark/$$p/runc.tmp; mv -f libexec/bulwark/$$p/runc.tmp libexec/bulwark/$$p/runc; done
 
 test: build
 	$(MAKE) test-unit

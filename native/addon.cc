@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -505,6 +506,36 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- 10. mount / unmount ----
+
+// mount(2) as is: the engine builds container-private overlays on idmapped layers with it
+// (flags are MS_* bits; `data` is the filesystem's option string, "" for none).
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source, target, fstype, data;
+  int64_t flags;
+  if (!GetString(info[0], &source)) return ThrowType(env, "mount: source must be a string");
+  if (!GetString(info[1], &target)) return ThrowType(env, "mount: target must be a string");
+  if (!GetString(info[2], &fstype)) return ThrowType(env, "mount: fstype must be a string");
+  if (!GetInt(info[3], 0, UINT32_MAX, &flags)) return ThrowType(env, "mount: flags must be a uint32");
+  if (!GetString(info[4], &data)) return ThrowType(env, "mount: data must be a string");
+  if (mount(source.c_str(), target.c_str(), fstype.c_str(), static_cast<unsigned long>(flags),
+            data.empty() ? nullptr : data.c_str()) != 0)
+    return Throw(env, errno, "mount", &target);
+  return env.Undefined();
+}
+
+// umount2(2): the garbage collector detaches Bulwark's own mounts (MNT_DETACH | UMOUNT_NOFOLLOW).
+Napi::Value Unmount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string target;
+  int64_t flags;
+  if (!GetString(info[0], &target)) return ThrowType(env, "unmount: target must be a string");
+  if (!GetInt(info[1], 0, INT32_MAX, &flags)) return ThrowType(env, "unmount: flags must be an integer");
+  if (umount2(target.c_str(), static_cast<int>(flags)) != 0) return Throw(env, errno, "umount2", &target);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("cgroupMode", Napi::Function::New(env, CgroupMode, "cgroupMode"));
@@ -515,6 +546,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createUserNamespace", Napi::Function::New(env, CreateUserNamespace, "createUserNamespace"));
   exports.Set("idmapMount", Napi::Function::New(env, IdmapMount, "idmapMount"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("unmount", Napi::Function::New(env, Unmount, "unmount"));
   return exports;
 }
 

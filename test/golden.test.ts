@@ -74,6 +74,7 @@ t.test('CRI container under baseline: allowed with risky defaults repaired', asy
   t.equal(s.annotations?.['io.kubernetes.cri.sandbox-id'], input.annotations?.['io.kubernetes.cri.sandbox-id'], 'annotations carried');
   const shm = s.mounts?.find((m) => m.destination === '/dev/shm');
   t.ok(shm?.options?.includes('nosuid') && shm.options.includes('nodev'), '/dev/shm bind gets nosuid,nodev');
+  t.ok(shm?.options?.includes('noexec'), '/dev/shm bind gets noexec (locked on the source tmpfs in a user namespace)');
   t.equal(s.process?.args?.join(' '), '/usr/sbin/nginx -g daemon off;', 'process args untouched');
 });
 

@@ -33,6 +33,19 @@ commands:
                       show the findings and the diff a profile makes to a config
   profiles            list the available profiles
   check PROFILE_FILE  validate a profile file (and the profiles it extends)
+  doctor              what this node has: cgroups, user namespaces, idmapped mounts, seccomp,
+                      runtimes, the ID pool (and kubelet's range), containerd registration
+  gc [--json]         remove state of containers the low-level runtime no longer has (records,
+                      idmapped rootfs mounts, ID blocks); exit 1 when something had to stay
+  install containerd [--config PATH] [--mode binary|shim] [--handler NAME] [--profiles a,b]
+                     [--kata] [--shim-dir DIR] [--dry-run]
+                      register Bulwark's runtime handlers (one per profile) in containerd's CRI
+                      config (versions 2 and 3), after a backup; --dry-run prints the diff
+  uninstall containerd [--config PATH] [--shim-dir DIR] [--dry-run]
+                      remove them again (the backup's exact bytes come back when nothing else changed)
+  install docker [--config PATH] [--handler NAME] [--dry-run]
+  uninstall docker [--config PATH] [--dry-run]
+                      the same for /etc/docker/daemon.json "runtimes"
   help                this text
 
 environment: BULWARK_CONFIG (default /etc/bulwark/config.yaml)
@@ -155,6 +168,58 @@ function check(args: string[]): number {
   return EXIT_OK;
 }
 
+async function runDoctor(args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError('doctor takes no arguments');
+  const { doctor } = await import('./doctor.js');
+  const report = await doctor();
+  out(report.lines.join('\n') + '\n');
+  return report.ok ? EXIT_OK : 1;
+}
+
+async function gc(args: string[]): Promise<number> {
+  const json = takeFlag(args, '--json');
+  if (args.length > 0) throw new UsageError('gc takes only --json');
+  const { collectGarbage } = await import('../runtime/gc.js');
+  const { IdAllocator } = await import('../state/ids.js');
+  const config = loadBulwarkConfig();
+  const text = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const pool = resolvePool(config.idPool, text('/etc/subuid'), text('/etc/subgid'));
+  const probes = await kernelProbes();
+  const native = probes && 'unmount' in probes ? (probes as { unmount(target: string, flags: number): void }) : null;
+  const report = collectGarbage({ stateDir: config.stateDir, allocator: new IdAllocator(config.stateDir, pool), native });
+  if (json) {
+    out(JSON.stringify(report) + '\n');
+  } else {
+    out(`state: ${config.stateDir}\n`);
+    if (report.skipped) out(`skipped: ${report.skipped}\n`);
+    out(`containers kept: ${report.kept}; removed: ${report.removed.length}${report.removed.length ? ` (${report.removed.join(', ')})` : ''}\n`);
+    out(`mounts detached: ${report.unmounted.length}${report.unmounted.length ? ` (${report.unmounted.join(', ')})` : ''}\n`);
+    out(`pods released: ${report.released.length}${report.released.length ? ` (${report.released.join(', ')})` : ''}; other blocks reclaimed: ${report.reclaimed.length}\n`);
+    for (const p of report.problems) out(`problem: ${p}\n`);
+  }
+  return report.problems.length > 0 ? 1 : EXIT_OK;
+}
+
+async function install(verb: 'install' | 'uninstall', args: string[]): Promise<number> {
+  const [target, ...rest] = args;
+  const cli = await import('../install/cli.js');
+  const io = { out, err, now: () => new Date() };
+  try {
+    if (target === 'containerd') return verb === 'install' ? cli.installContainerdCommand(rest, io) : cli.uninstallContainerdCommand(rest, io);
+    if (target === 'docker') return verb === 'install' ? cli.installDockerCommand(rest, io) : cli.uninstallDockerCommand(rest, io);
+  } catch (e) {
+    if (e instanceof cli.InstallUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+  throw new UsageError(`${verb} takes containerd or docker`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -165,6 +230,13 @@ async function main(argv: string[]): Promise<number> {
         return profiles();
       case 'check':
         return check(rest);
+      case 'doctor':
+        return await runDoctor(rest);
+      case 'gc':
+        return await gc(rest);
+      case 'install':
+      case 'uninstall':
+        return await install(command, rest);
       case undefined:
       case 'help':
       case '--help':

@@ -83,7 +83,20 @@ export interface NativeAddon {
   idmapMount(source: string, target: string, usernsFd: number, recursive: boolean): void;
 
   closeFd(fd: number): void;
+
+  /** mount(2): `flags` are MS_* bits (see MOUNT_FLAGS), `data` the filesystem's options ("" for
+   *  none). The engine mounts container-private overlays on idmapped layers with it. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+
+  /** umount2(2): `flags` are MNT_DETACH / UMOUNT_NOFOLLOW (see UNMOUNT_FLAGS). */
+  unmount(target: string, flags: number): void;
 }
+
+/** mount(2) flags (<sys/mount.h>; the same on every architecture). */
+export const MOUNT_FLAGS = { MS_RDONLY: 1, MS_NOSUID: 2, MS_NODEV: 4, MS_NOEXEC: 8 } as const;
+
+/** umount2(2) flags: MNT_DETACH (lazy, Linux 2.4.11), UMOUNT_NOFOLLOW (Linux 2.6.34). */
+export const UNMOUNT_FLAGS = { MNT_DETACH: 2, UMOUNT_NOFOLLOW: 8 } as const;
 
 /** The shape of errors the addon throws, like Node's own fs errors. */
 export interface NativeError extends Error {
@@ -187,5 +200,8 @@ function checked(raw: NativeAddon): NativeAddon {
       raw.idmapMount(str('source', source), str('target', target), fd('usernsFd', usernsFd), recursive);
     },
     closeFd: (f) => raw.closeFd(fd('fd', f)),
+    mount: (source, target, fstype, flags, data) =>
+      raw.mount(str('source', source), str('target', target), str('fstype', fstype), int('flags', flags, 0, 2 ** 32 - 1), str('data', data, { nonEmpty: false })),
+    unmount: (target, flags) => raw.unmount(str('target', target), int('flags', flags, 0, 2 ** 31 - 1)),
   };
 }

@@ -189,10 +189,20 @@ function checkSource(m: Mount, ctx: MountContext): boolean {
   return false;
 }
 
+/**
+ * containerd binds the pod's shared-memory tmpfs (mounted nosuid,nodev,noexec) onto /dev/shm.
+ * In a user namespace those flags are locked on the source, so a bind that drops noexec fails
+ * with EPERM; and nothing needs to execute from shared memory anyway.
+ */
+function requiredBindOptions(m: Mount, ctx: MountContext): string[] {
+  const shm = normalisePath(m.destination) === '/dev/shm';
+  return shm && !ctx.rule.bindOptions.includes('noexec') ? [...ctx.rule.bindOptions, 'noexec'] : ctx.rule.bindOptions;
+}
+
 function requireBindOptions(options: string[], m: Mount, ctx: MountContext): string[] {
   // nodev on a bind of a device node (an allowed /dev/null, say) makes open() fail with EACCES.
   const onDevice = isWithin(resolvedSource(m.source ?? '', ctx.host), '/dev');
-  const missing = ctx.rule.bindOptions.filter((o) => !satisfied(options, o) && !(o === 'nodev' && onDevice));
+  const missing = requiredBindOptions(m, ctx).filter((o) => !satisfied(options, o) && !(o === 'nodev' && onDevice));
   if (missing.length === 0) return options;
   const what = `bind mount of ${m.source ?? ''} lacks ${missing.join(', ')}`;
   ctx.r.report(`mounts[${ctx.index}].options`, ctx.r.changes ? `${what}; added` : what);

@@ -3,7 +3,7 @@
 // load -> harden -> atomic write -> exec the low-level runtime. Any failure means no write and
 // no exec: one clear line in runc's log format, and a non-zero exit. It never runs a container
 // unhardened, and on success it prints nothing (stdio belongs to the container).
-import { closeSync, constants, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
@@ -29,9 +29,17 @@ import type { ResolvedRuntime } from './select-runtime.js';
 import { podIdentity } from './pod.js';
 import { readRecord, recordDir, writeDefaultRuntime, writeRecord } from './records.js';
 import type { ContainerRecord } from './records.js';
+import { collectGarbage, containerPresence, markCreating, processIdentity } from './gc.js';
+import type { GcRecord } from './gc.js';
+import { containerRootfsDir, prepareRootfs, removeContainerRootfs } from './rootfs-idmap.js';
+import type { RootfsNative } from './rootfs-idmap.js';
 
-/** What the engine needs from the native addon: exec plus the kernel probes. */
-export interface EngineNative extends KernelProbes {
+/**
+ * What the engine needs from the native addon: exec plus the kernel probes, and the mount calls
+ * for idmapped root filesystems (a native without them makes the rootfs step fall back or refuse
+ * as the profile says).
+ */
+export interface EngineNative extends KernelProbes, Partial<RootfsNative> {
   execve(path: string, argv: string[], env: string[], keepFds: number[]): never;
 }
 
@@ -76,7 +84,7 @@ function loadProfiles(config: BulwarkConfig, argv0: string): { source: ProfileSo
 
 function selectProfile(source: ProfileSource, base: ResolvedProfile, spec: Spec): ResolvedProfile {
   const choice = chooseProfile(base.name, base.optIn, spec.annotations);
-  if (!choice.ok) throw new EngineFailure(`bulwark: denied by profile ${base.name}: annotations ${choice.reason}`);
+  if (!choice.ok) throw new EngineFailure(`bulwark: denied by profile ${base.name}: ${choice.reason}`);
   return choice.viaAnnotation ? loadProfile(source, choice.name) : base;
 }
 
@@ -168,7 +176,7 @@ export class Engine {
     return this.execRuntime(runtime, argv, inv);
   }
 
-  private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string } {
+  private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number } {
     const pod = podIdentity(spec.annotations, containerId);
     const allocator = allocatorFor(config);
     const allocation = allocator.acquire(pod.key);
@@ -180,6 +188,7 @@ export class Engine {
     }
     return {
       podKey: pod.key,
+      allocation: allocation.index,
       ids: {
         idAllocation: { uid: allocation.range, gid: allocation.range },
         idPool: { hostID: allocator.pool.start, size: allocator.pool.size },
@@ -189,37 +198,86 @@ export class Engine {
     };
   }
 
+  /** Best effort: a create never fails because old state could not be cleaned up. */
+  private collectGarbage(config: BulwarkConfig): void {
+    try {
+      collectGarbage({ stateDir: config.stateDir, allocator: allocatorFor(config), native: this.ctx.native.unmount ? { unmount: this.ctx.native.unmount } : null, now: this.ctx.now().getTime() });
+    } catch {
+      // reported by `bulwark gc`, which runs the same collector
+    }
+  }
+
   private create(inv: RuncInvocation, argv: string[]): number {
     if (!inv.id) throw new EngineFailure(`bulwark: ${inv.command}: missing container id`);
     recordDir('/', inv.global.root, inv.id); // an unusable --root or id fails before anything is read
     const config = this.config();
+    this.collectGarbage(config);
     const loaded = loadBundle(bundleDir(inv, this.ctx.cwd) ?? this.ctx.cwd);
     const { source, base } = loadProfiles(config, this.ctx.argv0);
     const profile = selectProfile(source, base, loaded.spec);
     const runtime = chooseRuntime(config, loaded.spec.annotations);
-    const { ids, podKey } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
-    const host = probeHost(this.ctx.native, loaded.spec, ids);
-    const result = harden(loaded.spec, profile, host);
-    const hardenedText = stringifyJson(result.spec) + '\n';
-    audit(config, {
-      time: this.ctx.now().toISOString(),
-      event: inv.command,
-      id: inv.id,
-      pod: podIdentityForAudit(loaded.spec.annotations),
-      profile: profile.name,
-      mode: profile.mode,
-      runtime: runtime.name,
-      decision: result.decision,
-      findings: result.findings,
-      originalSha256: sha256(loaded.text),
-      hardenedSha256: sha256(hardenedText),
-    });
-    if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
-    writeHardenedConfig(loaded, result.spec);
-    const record: ContainerRecord = { id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString() };
-    writeRecord(config.stateDir, inv.global.root, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
-    writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
+    const creating = markCreating(config.stateDir, podIdentity(loaded.spec.annotations, inv.id).key);
+    let mountDir: string | null = null;
+    try {
+      const { ids, podKey, allocation } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
+      const host = probeHost(this.ctx.native, loaded.spec, ids);
+      let result = harden(loaded.spec, profile, host);
+      if (result.decision === 'allow') {
+        this.checkIdFree(config, runtime, inv.global.root, inv.id);
+        // After hardening (the mappings are final), before the audit and the write: the new
+        // root.path is part of the hardened config the audit and `explain`-style diffs show.
+        const rootfs = prepareRootfs({
+          stateDir: config.stateDir, root: inv.global.root, id: inv.id, bundle: loaded.bundle, spec: result.spec, profile,
+          native: this.ctx.native, kernelIdmap: host.userns.idmapMounts,
+        });
+        mountDir = rootfs.mountDir;
+        const findings = [...result.findings, ...rootfs.findings];
+        result = { ...result, spec: rootfs.spec, findings, decision: findings.some((f) => f.action === 'deny') ? 'deny' : 'allow' };
+      }
+      const hardenedText = stringifyJson(result.spec) + '\n';
+      audit(config, {
+        time: this.ctx.now().toISOString(),
+        event: inv.command,
+        id: inv.id,
+        pod: podIdentityForAudit(loaded.spec.annotations),
+        profile: profile.name,
+        mode: profile.mode,
+        runtime: runtime.name,
+        decision: result.decision,
+        findings: result.findings,
+        originalSha256: sha256(loaded.text),
+        hardenedSha256: sha256(hardenedText),
+      });
+      if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+      writeHardenedConfig(loaded, result.spec);
+      const record: GcRecord = {
+        id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString(),
+        creator: processIdentity(), // becomes the runtime by execve: same pid, same start time
+      };
+      writeRecord(config.stateDir, inv.global.root, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
+      // A collector that judged this pod dead just before our mark could have released the block.
+      if (allocatorFor(config).lookup(podKey) !== allocation) {
+        throw new EngineFailure(`bulwark: the ID block of pod ${podKey} was released while container ${inv.id} was being created; retry`);
+      }
+      writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
+    } catch (err) {
+      if (mountDir) removeContainerRootfs(mountDir, this.ctx.native.unmount ? { unmount: this.ctx.native.unmount } : null);
+      throw err;
+    } finally {
+      creating.done();
+    }
     return this.execRuntime(runtime, argv, inv);
+  }
+
+  /**
+   * Bulwark's mounts for a container id are replaced on create, so an id the runtime still has
+   * must not get that far (runc would refuse it anyway, after we had unmounted its rootfs).
+   */
+  private checkIdFree(config: BulwarkConfig, runtime: ResolvedRuntime, root: string | undefined, id: string): void {
+    if (!existsSync(containerRootfsDir(config.stateDir, root, id))) return;
+    const presence = containerPresence(runtime, root, id);
+    if (presence === 'present') throw new EngineFailure(`bulwark: container ${id} already exists`);
+    if (presence === 'unknown') throw new EngineFailure(`bulwark: cannot tell whether container ${id} still exists in ${runtime.name}; refusing to replace its root filesystem mounts (run bulwark gc)`);
   }
 
   /** The container's record and hardened config, for exec and update. */

@@ -62,7 +62,7 @@ t.test('bad input: exit 2 with one line naming the file and the problem', async 
     [['explain', join(tmp, 'missing.json')], /^bulwark: .*missing\.json: cannot open \(ENOENT\)$/],
     [['explain', join(tmp, 'broken.json')], /^bulwark: .*broken\.json: expected a key, found end of input at line 1 column 24$/],
     [['explain', join(tmp, 'invalid.json')], /^bulwark: .*invalid\.json: not a valid OCI runtime config: ociVersion: must be string$/],
-    [['explain', '--profile', 'nope', fixture('runc-spec.json')], /^bulwark: unknown profile "nope" in .* \(known: audit, baseline, restricted, strict\)$/],
+    [['explain', '--profile', 'nope', fixture('runc-spec.json')], /^bulwark: unknown profile "nope" in .* \(known: audit, baseline, kata, restricted, strict\)$/],
     [['explain'], /^bulwark: explain takes one config\.json or bundle directory$/],
     [['check', join(tmp, 'bad-profile.yaml')], /^bulwark: .*bad-profile\.yaml: unknown profile "baseline"|^bulwark: .*bad-profile\.yaml: rules\.seccomp\.action: expected one of/],
     [['frobnicate'], /^bulwark: unknown command "frobnicate"$/],
@@ -78,7 +78,7 @@ t.test('bad input: exit 2 with one line naming the file and the problem', async 
 t.test('profiles and check', async (t) => {
   const list = await run('profiles');
   t.equal(list.exitCode, 0);
-  t.same(list.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]), ['audit', 'baseline', 'restricted', 'strict']);
+  t.same(list.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]), ['audit', 'baseline', 'kata', 'restricted', 'strict']);
   t.match(list.stdout, /^baseline .*\[default\]$/m);
   const ok = await run('check', join(root, 'profiles', 'restricted.yaml'));
   t.equal(ok.exitCode, 0);

@@ -21,7 +21,7 @@ const child = (body: string, name = 'child') => `apiVersion: bulwark/v1\nkind: P
 
 t.test('every shipped profile loads, complete and resolved', async (t) => {
   const names = shipped.list();
-  t.same(names, ['audit', 'baseline', 'restricted', 'strict']);
+  t.same(names, ['audit', 'baseline', 'kata', 'restricted', 'strict']);
   for (const name of names) {
     const p = loadProfile(shipped, name);
     t.equal(p.name, name);

@@ -1,0 +1,77 @@
+// bin/containerd-shim-bulwark-v2 under its per-profile names: which real shim it execs, with
+// which `runc` first on PATH (the profile), and the Kata path (Kata's shim; `start` refused
+// because nothing would harden the bundle). A fake shim records what it was given; Kata itself
+// cannot run on these machines (no /dev/kvm), so this is the part of the Kata path that can.
+import t from 'tap';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+const script = join(repo, 'bin', 'containerd-shim-bulwark-v2');
+const tmp = mkdtempSync(join(tmpdir(), 'bulwark-shim-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+// A fake shim: prints its name, its args and the `runc` its PATH resolves (and that file's text).
+const fakeDir = join(tmp, 'fakebin');
+mkdirSync(fakeDir, { recursive: true });
+const fake = (name: string) => {
+  const path = join(fakeDir, name);
+  writeFileSync(path, `#!/bin/sh\nr=$(command -v runc)\necho "shim=${name}"\necho "args=$*"\necho "runc=$r"\n[ -f "$r" ] && [ ! -L "$r" ] && cat "$r"\n[ -L "$r" ] && echo "link=$(readlink "$r")"\nexit 0\n`);
+  chmodSync(path, 0o755);
+  return path;
+};
+const fakeRunc = fake('containerd-shim-runc-v2');
+fake('containerd-shim-kata-v2');
+for (const name of ['containerd-shim-bulwark-v2', 'containerd-shim-bulwark-restricted-v2', 'containerd-shim-bulwark-kata-v2', 'containerd-shim-bulwark-nosuch-v2', 'containerd-shim-other-v2']) {
+  symlinkSync(script, join(tmp, name));
+}
+const run = (name: string, args: string[], env: Record<string, string> = {}) =>
+  execa(join(tmp, name), args, { reject: false, env: { PATH: `${fakeDir}:/usr/bin:/bin`, ...env }, extendEnv: false });
+
+const START = ['-namespace', 'k8s.io', '-address', '/run/containerd/containerd.sock', '-publish-binary', '/usr/bin/containerd', '-id', 'abc', 'start'];
+
+t.test('default name: the runc shim, with libexec/bulwark/runc (bin/bulwark-runtime) first on PATH', async (t) => {
+  const r = await run('containerd-shim-bulwark-v2', START, { BULWARK_SHIM: fakeRunc });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /^shim=containerd-shim-runc-v2$/m);
+  t.match(r.stdout, new RegExp(`^args=${START.join(' ')}$`, 'm'), 'argv unchanged');
+  t.match(r.stdout, /^runc=.*\/libexec\/bulwark\/runc$/m);
+  t.match(r.stdout, /^link=\.\.\/\.\.\/bin\/bulwark-runtime$/m);
+});
+
+t.test('per-profile name: libexec/bulwark/<profile>/runc execs bin/bulwark-runtime-<profile>', async (t) => {
+  const r = await run('containerd-shim-bulwark-restricted-v2', START, { BULWARK_SHIM: 'containerd-shim-runc-v2' });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /^shim=containerd-shim-runc-v2$/m, 'BULWARK_SHIM by name is looked up on PATH');
+  t.match(r.stdout, /^runc=.*\/libexec\/bulwark\/restricted\/runc$/m);
+  t.match(r.stdout, new RegExp(`exec ${repo}/bin/bulwark-runtime-restricted "\\$@"`));
+  t.equal(readFileSync(join(repo, 'libexec', 'bulwark', 'restricted', 'runc'), 'utf8').split('\n')[0], '#!/bin/sh');
+});
+
+t.test('a profile without its runtime fails closed; a foreign name is refused', async (t) => {
+  const r = await run('containerd-shim-bulwark-nosuch-v2', START, { BULWARK_SHIM: fakeRunc });
+  t.equal(r.exitCode, 1);
+  t.match(r.stderr, /bulwark: no runtime for profile "nosuch"/);
+  t.equal(r.stdout, '', 'the real shim never ran');
+  const o = await run('containerd-shim-other-v2', START, { BULWARK_SHIM: fakeRunc });
+  t.equal(o.exitCode, 1);
+  t.match(o.stderr, /expected containerd-shim-bulwark\[-PROFILE\]-v2/);
+});
+
+t.test('kata: Kata\'s shim by default, `start` refused (nothing would harden), other actions pass through', async (t) => {
+  const start = await run('containerd-shim-bulwark-kata-v2', START);
+  t.equal(start.exitCode, 1);
+  t.match(start.stderr, /profile kata: hardening the bundle before Kata's shim starts is not implemented; refusing/);
+  t.equal(start.stdout, '');
+  const del = await run('containerd-shim-bulwark-kata-v2', ['-namespace', 'k8s.io', '-id', 'abc', '-bundle', '/b', 'delete']);
+  t.equal(del.exitCode, 0, del.stderr);
+  t.match(del.stdout, /^shim=containerd-shim-kata-v2$/m, 'containerd-shim-kata-v2 from PATH');
+  const other = await run('containerd-shim-bulwark-kata-v2', ['delete'], { BULWARK_SHIM: fakeRunc });
+  t.match(other.stdout, /^shim=containerd-shim-runc-v2$/m, 'BULWARK_SHIM overrides the Kata default');
+  const missing = await execa(join(tmp, 'containerd-shim-bulwark-kata-v2'), ['delete'], { reject: false, env: { PATH: '/usr/bin:/bin' }, extendEnv: false });
+  t.equal(missing.exitCode, 127);
+  t.match(missing.stderr, /shim containerd-shim-kata-v2 not found on PATH/);
+});
