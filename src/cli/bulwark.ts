@@ -15,6 +15,7 @@ import { harden } from '../pipeline.js';
 import { blockRange, resolvePool } from '../state/ids.js';
 import { diffConfigs, formatDiff } from './diff.js';
 import { formatFindings, pad } from './report.js';
+import { takeFlag, takeValue, UsageError } from './flags.js';
 import { readFileSync } from 'node:fs';
 
 const EXIT_OK = 0;
@@ -24,7 +25,6 @@ const EXIT_DENIED = 3;
 const out = (text: string) => writeSync(1, text);
 const err = (text: string) => writeSync(2, text);
 
-class UsageError extends Error {}
 
 const USAGE = `usage: bulwark <command> [options]
 
@@ -78,26 +78,6 @@ function fallbackHost(): HostFacts {
   };
 }
 
-function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-}
-
-function takeValue(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i]!;
-  if (arg.includes('=')) {
-    args.splice(i, 1);
-    return arg.slice(name.length + 1);
-  }
-  const value = args[i + 1];
-  if (value === undefined) throw new UsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return value;
-}
 
 async function explain(args: string[]): Promise<number> {
   const json = takeFlag(args, '--json');
@@ -214,7 +194,6 @@ async function install(verb: 'install' | 'uninstall', args: string[]): Promise<n
     if (target === 'containerd') return verb === 'install' ? cli.installContainerdCommand(rest, io) : cli.uninstallContainerdCommand(rest, io);
     if (target === 'docker') return verb === 'install' ? cli.installDockerCommand(rest, io) : cli.uninstallDockerCommand(rest, io);
   } catch (e) {
-    if (e instanceof cli.InstallUsageError) throw new UsageError(e.message);
     throw e;
   }
   throw new UsageError(`${verb} takes containerd or docker`);

@@ -6,6 +6,7 @@ import { INSTALL_ROOT, loadConfig as loadBulwarkConfig } from '../host/config.js
 import { handlerSpecs, installContainerd, uninstallContainerd } from './containerd.js';
 import type { ContainerdOptions, Mode } from './containerd.js';
 import { installDocker, uninstallDocker } from './docker.js';
+import { takeFlag, takeValue, UsageError } from '../cli/flags.js';
 import { InstallError, listBackups, readOptional, unifiedDiff, writeAtomic, writeBackup } from './files.js';
 
 export interface InstallIo {
@@ -14,28 +15,6 @@ export interface InstallIo {
   now: () => Date;
 }
 
-export class InstallUsageError extends Error {}
-
-function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-}
-
-function takeValue(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i]!;
-  if (arg.startsWith(`${name}=`)) {
-    args.splice(i, 1);
-    return arg.slice(name.length + 1);
-  }
-  const value = args[i + 1];
-  if (value === undefined) throw new InstallUsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return value;
-}
 
 /** Profiles that get their own handler: every profile file but the default, audit and kata. */
 function defaultProfiles(): string[] {
@@ -66,7 +45,7 @@ function common(args: string[]): Common {
 }
 
 function finish(args: string[]): void {
-  if (args.length > 0) throw new InstallUsageError(`unexpected argument "${args[0]}"`);
+  if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);
 }
 
 /** Write `next` over `file` (null: delete), after a backup when `backup` is set; or print the diff. */
@@ -135,7 +114,7 @@ function unlinkShims(io: InstallIo, dir: string, dryRun: boolean): void {
 export function installContainerdCommand(args: string[], io: InstallIo): number {
   const file = resolve(takeValue(args, '--config') ?? '/etc/containerd/config.toml');
   const mode = (takeValue(args, '--mode') ?? 'binary') as Mode;
-  if (mode !== 'binary' && mode !== 'shim') throw new InstallUsageError(`--mode must be binary or shim, not "${mode}"`);
+  if (mode !== 'binary' && mode !== 'shim') throw new UsageError(`--mode must be binary or shim, not "${mode}"`);
   const kata = takeFlag(args, '--kata');
   const shimDir = resolve(takeValue(args, '--shim-dir') ?? '/usr/local/bin');
   const c = common(args);

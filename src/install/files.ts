@@ -2,6 +2,7 @@
 // timestamped backups, and atomic replacement of a config file (temp + fsync + rename).
 import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../bundle/io.js';
 
 export class InstallError extends Error {
   override name = 'InstallError';
@@ -25,24 +26,7 @@ export function writeAtomic(path: string, text: string): void {
   } catch {
     // new file
   }
-  const tmp = join(dirname(path), `.${basename(path)}.bulwark-${process.pid}.tmp`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  const dfd = openSync(dirname(path), constants.O_RDONLY);
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  writeFileAtomic(path, text, mode);
 }
 
 export const BACKUP_MARK = '.bulwark-backup-';
