@@ -1,0 +1,118 @@
+// The benchmark run itself; bench/run.ts is the entry point (it picks the temp directory first).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostCgroupMode } from '../integration/lib/cgroups.js';
+import { repoRoot } from '../integration/lib/paths.js';
+import { findExecutable } from '../integration/lib/runtimes.js';
+import { microTaskCount, runMicro } from './micro.js';
+import { lifecycleStepCount, runLifecycle } from './lifecycle.js';
+import { installAbortHandlers } from './lib/abort.js';
+import { Progress } from './lib/progress.js';
+import { renderSvg } from './plot.js';
+import { evaluateTargets, renderMarkdown } from './report.js';
+import type { BenchResults, Environment } from './report.js';
+
+function intFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected an integer ≥ ${min}`);
+  return n;
+}
+
+function commit(): string {
+  const head = spawnSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown';
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? ' + local changes' : ''}`;
+}
+
+const loadNow = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+function environment(): Environment {
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown';
+  return {
+    date: new Date().toISOString(),
+    commit: commit(),
+    kernel: release(),
+    cpu,
+    cpus: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cgroupMode: hostCgroupMode(),
+    loadAverageStart: loadNow(),
+    loadAverageEnd: '',
+    node: process.version,
+    runtimes: {},
+    tempDir: '',
+    benchRssMiB: 0,
+  };
+}
+
+export async function main(tmpNote: string): Promise<number> {
+  const samples = intFromEnv('BENCH_SAMPLES', 10, 1);
+  const cheapSamples = intFromEnv('BENCH_CHEAP_SAMPLES', samples * 10, 1);
+  const microTimeMs = intFromEnv('BENCH_MICRO_TIME', 300, 1);
+  const only = process.env.BENCH_ONLY ?? '';
+  if (!['', 'micro', 'lifecycle'].includes(only)) throw new Error(`BENCH_ONLY=${only}: expected micro or lifecycle`);
+  const filter = process.env.BENCH_FILTER || undefined;
+  const outDir = process.env.BENCH_RESULTS || join(repoRoot, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+
+  const started = Date.now();
+  const env = environment();
+  env.tempDir = tmpNote;
+  const doMicro = only !== 'lifecycle';
+  const doLifecycle = only !== 'micro';
+  const progress = new Progress((doMicro ? microTaskCount() : 0) + (doLifecycle ? lifecycleStepCount({ samples, cheapSamples }) : 0));
+  progress.log(`bench: ${samples} rounds per container scenario, ${cheapSamples} for cheap calls, ${microTimeMs} ms per micro task; load ${env.loadAverageStart}`);
+
+  installAbortHandlers(() => progress.log('bench: interrupted; stopping after the current sample and cleaning up'));
+  // Lifecycle first: every sample there includes a fork of this process, which costs more the
+  // more memory it holds, and the micro part leaves tens of thousands of samples behind.
+  env.benchRssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+  const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, progress, filter }) : null;
+  const micro = doMicro ? await runMicro({ timeMs: microTimeMs, progress, filter }) : null;
+  env.loadAverageEnd = loadNow();
+  env.runtimes = lifecycle?.versions ?? {};
+  delete env.runtimes.node;
+
+  const results: BenchResults = {
+    schema: 'bulwark-bench/1',
+    startedAt: env.date,
+    durationS: (Date.now() - started) / 1000,
+    environment: env,
+    options: { samples, cheapSamples, microTimeMs, only: only || 'all', filter: filter ?? null },
+    micro,
+    lifecycle,
+    targets: [],
+  };
+  results.targets = evaluateTargets(results);
+
+  const jsonFile = join(outDir, 'results.json');
+  // Compact: it holds every sample (tens of thousands of numbers).
+  writeFileSync(jsonFile, JSON.stringify(results, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+  const md = renderMarkdown(results);
+  writeFileSync(join(outDir, 'results.md'), md);
+  const written = [jsonFile, join(outDir, 'results.md')];
+  if (lifecycle) {
+    const svgFile = join(outDir, 'lifecycle.svg');
+    writeFileSync(svgFile, renderSvg(lifecycle, `${env.cpu}, ${env.cpus} CPUs, kernel ${env.kernel}; ${samples} rounds (${cheapSamples} for cheap calls), interleaved; load ${env.loadAverageStart} → ${env.loadAverageEnd}; ${env.date}`));
+    written.push(svgFile);
+    const rsvg = findExecutable('rsvg-convert');
+    if (rsvg) {
+      const png = join(outDir, 'lifecycle.png');
+      const r = spawnSync(rsvg, ['-o', png, svgFile], { encoding: 'utf8' });
+      if (r.status === 0) written.push(png);
+      else progress.log(`bench: rsvg-convert failed: ${r.stderr.trim()}`);
+    }
+  }
+  progress.finish();
+
+  const summary = md.split('\n## ').find((s) => s.startsWith('Targets'));
+  process.stdout.write(`\n## ${summary ?? ''}\n`);
+  process.stdout.write(`Written: ${written.map((f) => f.replace(`${repoRoot}/`, '')).join(', ')}\n`);
+  return 0;
+}
+
