@@ -2,7 +2,6 @@
 // update and features). Never touches process.stdout/stderr on the success path: during create
 // and exec those are the container's own pipes.
 import { writeSync } from 'node:fs';
-import { execa } from 'execa';
 import { loadNative } from '../native/index.js';
 import { Engine } from './engine.js';
 
@@ -24,6 +23,9 @@ async function main(): Promise<number> {
     stderr,
     stdout: (text) => void writeSync(1, text),
     capture: async (file, args) => {
+      // Loaded on demand: only `features` runs a child, and importing execa costs ~90 ms of
+      // every create and exec otherwise.
+      const { execa } = await import('execa');
       const r = await execa(file, args, { reject: false, stdin: 'ignore' });
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
     },
