@@ -49,12 +49,15 @@ ts: generate
 test: build
 	$(MAKE) test-unit
 	$(MAKE) test-integration
+	@# The pure cgroup v2 proof boots a VM under software emulation; on a heavily loaded host the
+	@# guest can stall (soft lockups), so one failed boot is retried, and said so.
+	$(MAKE) test-cgroupv2 || { echo "test-cgroupv2 failed once; retrying (VM under software emulation)"; $(MAKE) test-cgroupv2; }
 
 test-unit:
 	scripts/tap.sh unit --timeout=300 'dist/test/**/*.test.js'
 
 test-integration:
-	scripts/tap.sh integration --jobs=1 --timeout=900 'dist/integration/**/*.test.js'
+	scripts/tap.sh integration --jobs=1 --timeout=900 $$(find dist/integration -name '*.test.js' -not -path '*/cgroupv2/*' | sort)
 
 demo: build
 	$(NODE) dist/scripts/demo.js
