@@ -9,6 +9,7 @@
 // by its `stateDir:` line scan), never from the caller's environment or /etc/bulwark.
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { repoRoot, tempPrefix } from './paths.js';
@@ -33,6 +34,15 @@ export interface BulwarkOptions {
   runtimes?: Record<string, RuntimeEntryOptions>;
   /** The user-namespace ID pool; omitted: Bulwark's default (/etc/subuid or its built-in pool). */
   idPool?: { start: number; size: number };
+}
+
+/** A `bulwark serve` this harness started (by pid: it stops only what it started). */
+export interface ServiceProcess {
+  pid: number;
+  /** What it wrote to stderr so far. */
+  log(): string;
+  /** Signal it (default SIGTERM; SIGKILL to simulate a crash) and wait until it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** One line of Bulwark's audit log (JSON lines). */
@@ -126,6 +136,7 @@ export class BulwarkHarness {
   private readonly io: string;
   /** Containers created with call(): force-deleted by dispose(). */
   private readonly tracked = new Set<string>();
+  private readonly services = new Set<ServiceProcess>();
 
   constructor(options: BulwarkOptions = {}) {
     const label = (options.label ?? 'bulwark').replace(/[^a-z0-9-]/gi, '-');
@@ -234,7 +245,46 @@ export class BulwarkHarness {
    * mounts Bulwark made for them inside this directory (idmapped root filesystems under the
    * state directory stay mounted until Bulwark's own garbage collection), remove everything.
    */
+  /**
+   * Start the warm policy service (`bulwark serve`) for this harness's config: its socket is
+   * <stateDir>/engine.sock, where the launcher looks. Resolves once it listens. dispose() stops it.
+   */
+  async startService(): Promise<ServiceProcess> {
+    const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_CONFIG: this.configPath };
+    delete env.BULWARK_STATE_DIR;
+    delete env.BULWARK_ENGINE;
+    const child = spawn(process.execPath, ['--no-warnings', join(repoRoot, 'dist', 'src', 'cli', 'bulwark.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bulwark serve did not start in 30 s: ${log}`)), 30_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`bulwark serve exited (${code}): ${log}`));
+      });
+    });
+    const service: ServiceProcess = {
+      pid: child.pid!,
+      log: () => log,
+      stop: async (signal = 'SIGTERM') => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+        this.services.delete(service);
+      },
+    };
+    this.services.add(service);
+    return service;
+  }
+
   async dispose(): Promise<void> {
+    for (const service of [...this.services]) await service.stop();
     for (const id of this.tracked) {
       await this.call(['--root', this.root, 'delete', '--force', id], { timeoutMs: 60_000 });
       for (const name of LOW_LEVEL_RUNTIMES) {
