@@ -82,13 +82,17 @@ function attackerOf(spec: Spec): Attacker {
 const hows = (expected: Record<string, Expected>) => Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, v.how]));
 
 /**
- * The route to show for an attack: the last escape route the model expects the program to
- * reach (the deepest step: for release_agent, opening the agent after a nested mount worked),
- * else the last route it tried.
+ * The route a report cell shows: the first of these the program reported (the classic form of
+ * the attack, or its deepest step: release_agent's open after a nested mount that worked).
  */
-function decisive(attack: string, expected: Record<string, Expected>): string | undefined {
-  const reached = (ESCAPE_ROUTES[attack] ?? []).filter((route) => route in expected);
-  return reached[reached.length - 1] ?? Object.keys(expected).pop();
+const SHOWN: Record<string, readonly string[]> = {
+  userns: ['unshare'], mount: ['proc'], keyring: ['add_key'], ptrace: ['seize_sibling'], raw_socket: ['inet_raw'],
+  proc_sys: ['core_pattern'], release_agent: ['nested_mount_v1_release_agent', 'nested_mount_v1'], mknod_dev: ['open_node', 'mknod'],
+  open_by_handle: ['open_by_handle_at'], af_alg: ['socket'], abi_i386: ['unshare_newuser'], abi_x32: ['unshare_newuser'],
+};
+
+function shownRoute(attack: string, expected: Record<string, Expected>): string | undefined {
+  return (SHOWN[attack] ?? []).find((route) => route in expected) ?? Object.keys(expected)[0];
 }
 
 function holeFor(column: Column, attack: string): { todo: string } | Record<string, never> {
@@ -114,8 +118,10 @@ function checkModelled(t: Test, column: Column, run: ColumnRun, attacker: Attack
       const line = lineOf(t, run, attack);
       if (!line) return;
       const expected = expectRoutes(attacker, attack);
-      const route = decisive(attack, expected);
+      const route = shownRoute(attack, expected);
       t.same(line.routes, hows(expected), `every route answers as modelled: ${Object.entries(expected).map(([k, v]) => `${k} ${v.how} (${v.why})`).join('; ')}`);
+      const predicted = (ESCAPE_ROUTES[attack] ?? []).some((r) => expected[r]?.how === 'ok') ? 'allowed' : 'not allowed';
+      t.equal(line.outcome === 'allowed' ? 'allowed' : 'not allowed', predicted, `the program's verdict (${line.outcome}) agrees with the model`);
       const how = route ? `${route}: ${line.routes[route] ?? line.how}` : line.how;
       matrix.set(attack, column, { outcome: line.outcome, how, why: route ? expected[route]!.why : '', routes: line.routes });
       if (column.kind === 'enforce') t.not(line.outcome, 'allowed', `${attack} is not allowed under ${column.profile}`, holeFor(column, attack));
