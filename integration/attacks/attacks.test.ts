@@ -47,9 +47,7 @@ const KNOWN_HOLES: Record<string, string> = {};
  * Where Bulwark does not do what its documentation says, outside the enforcing profiles (so not
  * a hole): keyed "<column>/<attack>"; reported as TODO assertions.
  */
-const KNOWN_DEVIATIONS: Record<string, string> = {
-  'audit/runc/cwd_config': 'profiles/README.md says audit refuses nothing, but create in audit mode refuses a config with a deny finding: src/runtime/engine.ts recomputes the decision from all findings after preparing the root filesystem (decision = findings.some(deny)), ignoring mode: audit; exec in audit mode does not refuse the same cwd',
-};
+const KNOWN_DEVIATIONS: Record<string, string> = {};
 
 const availability = Object.fromEntries(await Promise.all((['runc', 'crun'] as const).map(async (name) => {
   const client = openRuntime(name);

@@ -315,7 +315,9 @@ export class Engine {
         });
         mountDir = rootfs.mountDir;
         const findings = [...result.findings, ...rootfs.findings];
-        result = { ...result, spec: rootfs.spec, findings, decision: findings.some((f) => f.action === 'deny') ? 'deny' : 'allow' };
+        // Audit mode reports and refuses nothing, the rootfs step's findings included.
+        const refused = profile.mode !== 'audit' && rootfs.findings.some((f) => f.action === 'deny');
+        result = { ...result, spec: rootfs.spec, findings, decision: refused ? 'deny' : result.decision };
       }
       const hardenedText = stringifyJson(result.spec) + '\n';
       audit(config, {
