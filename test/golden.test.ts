@@ -117,6 +117,29 @@ t.test('hostNetwork + hostPID pod: refused for sharing host namespaces', async (
   t.ok(has(r, /^namespaces/, /linux\.namespaces/, /pid/i), 'pid named');
 });
 
+// containerd 1.6 names the sandbox's namespaces by path for every app container; in a
+// host-network pod the network and UTS ones are the host's.
+const hostNetworkHost = () => criHost({ namespacePaths: { '/proc/48213/ns/ipc': 'other', '/proc/48213/ns/uts': 'host', '/proc/48213/ns/net': 'host' } });
+
+t.test('host-network CRI app container: refused by baseline, restricted and strict', async (t) => {
+  for (const profile of [baseline, restricted, strict]) {
+    const r = harden(deepFreeze(readFixture('cri-container.json')), profile, hostNetworkHost());
+    t.equal(r.decision, 'deny', profile.name);
+    t.ok(has(r, /^namespaces$/, /linux\.namespaces/, /joins the host's network namespace/), `${profile.name}: network named`);
+    t.ok(has(r, /^namespaces$/, /linux\.namespaces/, /joins the host's UTS namespace/), `${profile.name}: UTS named`);
+  }
+});
+
+t.test('host-network CRI app container under a profile that allows host network: inherits it', async (t) => {
+  const allowing = { ...baseline, rules: { ...baseline.rules, namespaces: { ...baseline.rules.namespaces, required: ['pid', 'ipc', 'mount'] as Array<'pid' | 'ipc' | 'mount'> } } };
+  const r = harden(deepFreeze(readFixture('cri-container.json')), allowing, hostNetworkHost());
+  t.equal(r.decision, 'allow', JSON.stringify(denies(r)));
+  t.same(r.spec.linux?.namespaces, [
+    { type: 'pid' }, { type: 'ipc', path: '/proc/48213/ns/ipc' }, { type: 'mount' }, { type: 'user', path: '/proc/48213/ns/user' },
+  ], "the host's network and UTS by inheritance, the pod's IPC and user namespace by path");
+  t.ok(r.spec.mounts?.some((m) => m.destination === '/sys' && m.type === 'bind' && m.options?.includes('ro')), '/sys a read-only bind');
+});
+
 t.test('pod mounting the container runtime socket: refused', async (t) => {
   const r = harden(deepFreeze(readFixture('runtime-socket-pod.json')), baseline, criHost());
   t.equal(r.decision, 'deny');

@@ -4,15 +4,18 @@
 // CRI caller carrying Bulwark's message.
 //
 // Host network (no CNI here): containerd then leaves the network and UTS namespaces out of the
-// spec and the hostname must be empty. baseline refuses exactly that (a missing namespace entry
+// sandbox's spec (and names the sandbox's, i.e. the host's, by path in each app container's),
+// and the hostname must be empty. baseline refuses exactly that (a missing namespace entry
 // is a host namespace), so this test's Bulwark config points at a profile directory with one
 // more profile, `e2e` = baseline without network/uts in namespaces.required, and makes it the
 // default, so the `bulwark` handler (bin/bulwark-runtime, the default profile) uses it. Every
-// other guarantee is baseline's. (It also adds noexec to binds: see the profile below.)
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// other guarantee is baseline's. (It also adds noexec to binds: see the profile below.) The
+// shipped restricted and strict handlers must refuse such a pod.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { capsFromMask, isIdentityMap, parseIdMap, parseProbeOutput } from '../lib/index.js';
+import { capsFromMask, isIdentityMap, nsInode, parseIdMap, parseProbeOutput } from '../lib/index.js';
 import type { SelfReport } from '../lib/index.js';
 import { criClient } from './cri/client.js';
 import { availability, hardened, hostView, IMAGE, importImage, startContainerd } from './lib.js';
@@ -36,6 +39,12 @@ rules:
 
 const NS = 'k8s.io';
 const skip = availability();
+
+/** The findings the audit log holds for one container id. */
+function auditFindings(log: string, id: string): Array<{ rule: string; action: string; message: string }> {
+  return readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; findings: Array<{ rule: string; action: string; message: string }> })
+    .filter((e) => e.id === id).flatMap((e) => e.findings);
+}
 
 /** Content of a CRI log file (`<time> <stream> <P|F> <text>` lines), stdout only. */
 function criLogStdout(text: string): string {
@@ -130,16 +139,33 @@ t.test('CRI: RuntimeClass handler "bulwark"', { skip }, async (t) => {
     t.match(readFileSync(c.auditLog, 'utf8'), new RegExp(`"id":"${pod.id}".*"profile":"e2e"`), 'audited under the e2e profile');
   });
 
-  // KNOWN BUG (engine, reported): containerd 1.6 joins an app container to the sandbox's net/uts
-  // namespaces by /proc/<pid>/ns path even with host networking (they are the host's); in the
-  // pod's user namespace runc's setns into them fails with EPERM ("failed to setns into uts
-  // namespace"). Kept as a todo so the run shows it; it passes once the engine drops such paths.
-  await t.test('a pod on the bulwark handler: its container is hardened, exec too', { todo: 'host-network app containers: setns into the host\'s uts/net from the pod user namespace fails (engine bug, docs/CONTAINERD.md)' }, async (t) => {
+  // containerd 1.6 names the sandbox's namespaces by /proc/<pid>/ns path for every app
+  // container, and in a host-network pod the network and UTS ones are the host's. From the pod's
+  // user namespace runc cannot setns into those (EPERM); Bulwark leaves such entries out when
+  // the profile allows host namespaces, so the container inherits them, as its sandbox did.
+  await t.test('a host-network pod on the bulwark handler: its container shares the sandbox\'s namespaces and is hardened, exec too', async (t) => {
     const pod = await runPod('app', 'bulwark');
+    const sandboxPid = await c.taskPid(NS, pod.id);
+    t.ok(sandboxPid, 'the sandbox runs');
     const t1 = Date.now();
     const { id, report } = await runProbe(pod);
     t.comment(`CreateContainer+StartContainer (bulwark) until the probe reported: ${Date.now() - t1} ms`);
     hardened(t, report);
+    const inode = (path: string) => statSync(path).ino;
+    const sandboxNs = (kind: string) => inode(`/proc/${sandboxPid}/ns/${kind}`);
+    t.equal(nsInode(report.ns.user), sandboxNs('user'), "the sandbox's user namespace (same inode)");
+    t.not(nsInode(report.ns.user), inode('/proc/self/ns/user'), "not the host's user namespace");
+    t.equal(nsInode(report.ns.net), inode('/proc/self/ns/net'), "the host's network namespace (host network)");
+    t.equal(nsInode(report.ns.net), sandboxNs('net'), "the sandbox's network namespace");
+    t.equal(nsInode(report.ns.uts), sandboxNs('uts'), "the sandbox's UTS namespace (the host's)");
+    t.equal(report.hostname, hostname(), "the node's hostname");
+    t.equal(nsInode(report.ns.ipc), sandboxNs('ipc'), "the pod's own IPC namespace, shared with the sandbox");
+    t.not(nsInode(report.ns.ipc), inode('/proc/self/ns/ipc'), "not the host's IPC namespace");
+    const findings = auditFindings(c.auditLog, id);
+    t.match(findings.filter((f) => f.rule === 'userNamespace' && /by path/.test(f.message)).map((f) => f.message), [
+      /^joins the host's UTS namespace by path \(\/proc\/\d+\/ns\/uts\).*left the entry out/,
+      /^joins the host's network namespace by path \(\/proc\/\d+\/ns\/net\).*left the entry out/,
+    ], 'the audit log says which entries were left out and why');
     // kubectl exec: ExecSync goes through the runtime's `exec`, which Bulwark hardens as well.
     const ex = await cri.call('runtime', 'ExecSync', { container_id: id, cmd: ['/bin/probe', 'self'], timeout: 60 });
     t.equal(ex.exit_code, 0, Buffer.from(ex.stderr).toString());
@@ -148,6 +174,16 @@ t.test('CRI: RuntimeClass handler "bulwark"', { skip }, async (t) => {
     t.equal(exReport.status.Seccomp, '2', 'exec: seccomp');
     t.notOk(capsFromMask(exReport.status.CapEff ?? '0').includes('CAP_SYS_ADMIN'), 'exec: no CAP_SYS_ADMIN');
     t.same(exReport.uid_map, report.uid_map, 'exec: the container\'s user namespace');
+    t.equal(nsInode(exReport.ns.user), sandboxNs('user'), "exec: the sandbox's user namespace");
+  });
+
+  // restricted and strict keep baseline's rule: host network, IPC and UTS are refused.
+  await t.test('restricted and strict handlers refuse a host-network pod, with Bulwark\'s message', async (t) => {
+    for (const profile of ['restricted', 'strict']) {
+      const err = await runPod(`hostnet-${profile}`, `bulwark-${profile}`).then(() => null, (e: Error) => e);
+      t.ok(err, `${profile}: the sandbox does not start`);
+      t.match(err?.message ?? '', new RegExp(`bulwark: denied by profile ${profile}: linux\\.namespaces shares the host's network namespace`), `${profile}: the CRI error names the rule`);
+    }
   });
 
   await t.test('control: a pod on the default runc handler is not hardened', async (t) => {

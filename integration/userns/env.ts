@@ -4,7 +4,7 @@
 // them. dispose() force-deletes what the tests created, runs `bulwark gc` (which detaches
 // Bulwark's mounts for them), and only then removes the directory, after checking that nothing
 // is mounted below it.
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
@@ -36,6 +36,12 @@ export function mountsUnder(dir: string): string[] {
     .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
+export interface UsernsEnvOptions {
+  /** Extra profiles (name -> YAML); the profile directory is then a copy of profiles/ plus these. */
+  profiles?: Record<string, string>;
+  defaultProfile?: string;
+}
+
 export class UsernsEnv {
   readonly dir: string;
   readonly configPath: string;
@@ -47,7 +53,7 @@ export class UsernsEnv {
   private readonly created = new Set<string>();
   private calls = 0;
 
-  constructor(readonly runtime: Runtime) {
+  constructor(readonly runtime: Runtime, options: UsernsEnvOptions = {}) {
     this.dir = mkdtempSync(`${tempPrefix}userns-${runtime}-`);
     // The container's mapped root resolves root.path through the state directory.
     chmodSync(this.dir, 0o711);
@@ -63,6 +69,13 @@ export class UsernsEnv {
       idPool: { start: POOL_START, size: BLOCK * POOL_BLOCKS },
       runtimes: runtime === 'crun' ? { crun: { paths: [crunWrapperPath()] } } : { runc: { paths: [findExecutable('runc') ?? '/usr/sbin/runc'] } },
     };
+    if (options.profiles) {
+      const profileDir = join(this.dir, 'profiles');
+      cpSync(join(repoRoot, 'profiles'), profileDir, { recursive: true });
+      for (const [name, text] of Object.entries(options.profiles)) writeFileSync(join(profileDir, `${name}.yaml`), text);
+      config.profileDir = profileDir;
+    }
+    if (options.defaultProfile) config.defaultProfile = options.defaultProfile;
     writeFileSync(this.configPath, stringify(config, { lineWidth: 0 }), { mode: 0o644 });
   }
 

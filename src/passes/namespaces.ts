@@ -9,15 +9,26 @@
 import type { Pass } from './types.js';
 import type { NamespaceReference, NamespaceType } from '../spec/index.js';
 import type { HostFacts } from '../host/types.js';
+import type { NamespacesRule } from '../profile/types.js';
 import { reporter } from './util.js';
 
 const PATH = 'linux.namespaces';
 
-const LABELS: Record<NamespaceType, string> = {
+export const NAMESPACE_LABELS: Readonly<Record<NamespaceType, string>> = {
   pid: 'PID', network: 'network', ipc: 'IPC', uts: 'UTS', mount: 'mount', cgroup: 'cgroup', user: 'user',
 };
 
 type Reporter = ReturnType<typeof reporter>;
+
+/**
+ * Does the profile let a container share the host's namespace of this type? Yes when the type
+ * is not required, or when the rule only reports (`warn`) or is `off`. Under `fix` a required
+ * type never reaches the runtime as the host's; under `deny` it is refused.
+ */
+export function hostNamespaceAllowed(rule: NamespacesRule, type: NamespaceType): boolean {
+  if (rule.action === 'off' || rule.action === 'warn') return true;
+  return !(rule.required as readonly NamespaceType[]).includes(type);
+}
 
 /** runc joins a namespace only for a non-empty path; an empty one means "a new namespace". */
 function joinedPath(entry: NamespaceReference): string | undefined {
@@ -31,7 +42,7 @@ function reportDuplicates(entries: NamespaceReference[], r: Reporter): Set<Names
   for (const [type, count] of counts) {
     if (count < 2 || type === 'user') continue;
     // Which entry would the runtime honour? Refuse rather than guess.
-    r.report(PATH, `lists the ${LABELS[type]} namespace ${count} times`, 'deny');
+    r.report(PATH, `lists the ${NAMESPACE_LABELS[type]} namespace ${count} times`, 'deny');
     duplicated.add(type);
   }
   return duplicated;
@@ -42,14 +53,14 @@ function judgeJoin(type: NamespaceType, path: string, host: HostFacts, r: Report
   const seen = Object.hasOwn(host.namespacePaths, path) ? host.namespacePaths[path] : undefined;
   if (seen === 'other') return false;
   if (seen === 'host') {
-    const what = `joins the host's ${LABELS[type]} namespace (${path})`;
+    const what = `joins the host's ${NAMESPACE_LABELS[type]} namespace (${path})`;
     r.report(PATH, r.changes ? `${what}; gave the container its own instead` : what);
     return r.changes;
   }
   // Fail closed: a path nobody probed, or one that is gone, could be anything by the time runc
   // opens it.
   const why = seen === 'missing' ? 'it does not exist or cannot be read' : 'it was not probed';
-  r.report(PATH, `cannot verify ${LABELS[type]} namespace path ${path}: ${why}`, 'deny');
+  r.report(PATH, `cannot verify ${NAMESPACE_LABELS[type]} namespace path ${path}: ${why}`, 'deny');
   return false;
 }
 
@@ -64,7 +75,7 @@ export const namespacesPass: Pass = (spec, profile, host) => {
     if (duplicated.has(type)) continue;
     const index = next.findIndex((e) => e.type === type);
     if (index < 0) {
-      const what = `shares the host's ${LABELS[type]} namespace`;
+      const what = `shares the host's ${NAMESPACE_LABELS[type]} namespace`;
       r.report(PATH, r.changes ? `${what}; gave the container its own` : what);
       if (r.changes) next = [...next, { type }];
       continue;

@@ -2,12 +2,16 @@
 // user namespace whose IDs map onto the block allocated to its pod; containers of a pod join the
 // pod sandbox's namespace (same mappings), so they can share its other namespaces.
 //
+// A host namespace the profile allows is given to a user-namespaced container by leaving its
+// entry out (inherited from the runtime), never by path: see inheritHostNamespaces.
+//
 // The root filesystem is not touched here: making image files look owned by the mapped IDs
 // (idmapped mounts, the rule's `rootfs` option) happens in the shell, which has the files.
 import type { Pass } from './types.js';
-import type { IDMapping, Mount, NamespaceReference, Spec } from '../spec/index.js';
+import type { IDMapping, Mount, NamespaceReference, NamespaceType, Spec } from '../spec/index.js';
 import type { HostFacts, IdRange } from '../host/types.js';
-import type { UserNamespaceRule } from '../profile/types.js';
+import type { NamespacesRule, UserNamespaceRule } from '../profile/types.js';
+import { hostNamespaceAllowed, NAMESPACE_LABELS } from './namespaces.js';
 import { reporter } from './util.js';
 import { posix } from 'node:path';
 
@@ -140,6 +144,41 @@ function judgeEntry(current: NamespaceReference | undefined, wanted: NamespaceRe
   return true;
 }
 
+/**
+ * Types a container can share with the host by having no entry: the runtime's own namespace is
+ * then the container's. Not `mount`: the runtime sets the root filesystem up in a mount
+ * namespace of the container's own.
+ */
+const INHERITABLE: ReadonlySet<NamespaceType> = new Set(['network', 'uts', 'ipc', 'pid', 'cgroup']);
+
+/**
+ * A host namespace named by path cannot be joined from a user namespace. runc joins the user
+ * namespace first (a pod's, by path) and the others after it; setns(2) needs CAP_SYS_ADMIN in
+ * the user namespace that owns the target, and the host's namespaces belong to the host's, so
+ * runc fails with EPERM ("failed to setns into uts namespace"). containerd's CRI names the
+ * sandbox's namespaces by /proc/<pid>/ns path for every app container, and in a host-network
+ * pod those are the host's. Without the entry the container inherits the runtime's namespace,
+ * which is the host's: it ends up where the path pointed, and where its sandbox is (a sandbox
+ * gets host namespaces by having no entry). Only for host namespaces the profile allows: the
+ * others the namespaces pass has already replaced (fix) or refused (deny).
+ */
+function inheritHostNamespaces(namespaces: NamespaceReference[], rule: NamespacesRule, host: HostFacts, r: Reporter): NamespaceReference[] | undefined {
+  if (!namespaces.some((e) => e.type === 'user')) return undefined;
+  const inherited = (e: NamespaceReference): boolean =>
+    Boolean(e.path) && INHERITABLE.has(e.type) && hostNamespaceAllowed(rule, e.type) &&
+    Object.hasOwn(host.namespacePaths, e.path!) && host.namespacePaths[e.path!] === 'host';
+  const dropped = namespaces.filter(inherited);
+  if (dropped.length === 0) return undefined;
+  for (const e of dropped) {
+    const label = NAMESPACE_LABELS[e.type];
+    r.report(
+      NS_PATH,
+      `joins the host's ${label} namespace by path (${e.path}), which fails (EPERM) from a user namespace; left the entry out, so the container inherits the host's ${label} namespace from the runtime`,
+    );
+  }
+  return namespaces.filter((e) => !inherited(e));
+}
+
 function isSysfsAtSys(m: Mount): boolean {
   return m.type === 'sysfs' && posix.normalize(m.destination).replace(/(.)\/+$/, '$1') === '/sys';
 }
@@ -196,6 +235,7 @@ export const userNamespacePass: Pass = (spec, profile, host) => {
 
   let nextNamespaces = namespaces;
   if (replaceEntry) nextNamespaces = current ? namespaces.map((e) => (e === current ? wanted : e)) : [...namespaces, wanted];
+  nextNamespaces = inheritHostNamespaces(nextNamespaces, profile.rules.namespaces, host, r) ?? nextNamespaces;
   const mounts = sysfsAsBind(spec, nextNamespaces, r);
   if (nextNamespaces === namespaces && !uidMappings && !gidMappings && !mounts) return unchanged();
 

@@ -49,7 +49,7 @@ export function directorySource(dir: string): ProfileSource {
 
 /** Every rule and the fields a complete profile must give it. */
 const REQUIRED_FIELDS: { [K in RuleName]: ReadonlyArray<keyof ProfileRules[K]> } = {
-  userNamespace: ['action', 'existingMappings', 'allowMappingsOutsidePool', 'rootfs'],
+  userNamespace: ['action', 'existingMappings', 'allowMappingsOutsidePool', 'rootfs', 'volumes'],
   namespaces: ['action', 'required'],
   capabilities: ['action', 'allow', 'deny'],
   noNewPrivileges: ['action'],

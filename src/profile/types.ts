@@ -19,6 +19,12 @@ export interface UserNamespaceRule extends Rule {
   allowMappingsOutsidePool: boolean;
   /** How the root filesystem is made to look owned by the image's IDs inside the namespace. */
   rootfs: 'idmap' | 'idmap-or-refuse' | 'none';
+  /**
+   * How bind-mounted host directories (volumes) are made to show their host owners inside the
+   * namespace: an idmapped clone (`idmap`: bound as they are, with a warning, where that is
+   * impossible; `idmap-or-refuse`: the container is refused), or never (`none`).
+   */
+  volumes: 'idmap' | 'idmap-or-refuse' | 'none';
 }
 
 export interface CgroupsRule extends Rule {

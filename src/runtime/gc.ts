@@ -3,7 +3,8 @@
 // is gone. Instead, at the start of every create (a directory scan and one stat per container)
 // and on `bulwark gc`:
 //   1. a record whose container the low-level runtime no longer has is removed, with the
-//      idmapped rootfs mounts and private overlay directories Bulwark made for it;
+//      idmapped rootfs and volume mounts and private overlay directories Bulwark made for it
+//      (removeContainerRootfs knows them all);
 //   2. a pod whose last record went is released (its ID block is free again);
 //   3. IdAllocator.collect reclaims the rest: blocks of pods without a live record (denied or
 //      failed creates) and blocks claimed by an allocation that was killed before linking.

@@ -8,6 +8,8 @@
 //   <stateDir>/rootfs/<rootKey>/<id>/private/work   overlay work dir
 //   <stateDir>/rootfs/<rootKey>/<id>/private/l/<n>  idmapped layer clones, detached once the
 //                                                    overlay holds them
+//   <stateDir>/rootfs/<rootKey>/<id>/volumes/<i>    idmapped clones of bind-mounted volume
+//                                                    directories (volume-idmap.ts)
 //
 // - read-only plain directory: an idmapped clone of it (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)
 //   + move_mount; Linux 5.12) is the root.
@@ -31,6 +33,7 @@ import type { ResolvedProfile } from '../profile/types.js';
 import type { IDMapping, Spec } from '../spec/index.js';
 import { parseJson } from '../json/lossless.js';
 import { rootKey } from './records.js';
+import { prepareVolumes, volumesDir, wantsVolumeIdmap } from './volume-idmap.js';
 
 /** The addon calls this module needs (src/native/index.ts). */
 export interface RootfsNative {
@@ -158,22 +161,25 @@ export function containerRootfsDir(stateDir: string, root: string | undefined, i
   return join(rootfsBase(stateDir), rootKey(root), id);
 }
 
-/**
- * Detach every mount Bulwark made for one container and remove its directory. Only `dir/root`
- * and `dir/private/l/*` are ever unmounted (by exact path, lazily, never following a symlink);
- * the directory is removed only when mountinfo shows nothing mounted at or below it, so a
- * recursive removal can never reach into a container's or an image's files.
- */
-export function removeContainerRootfs(dir: string, native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string = readMountinfo): { ok: boolean; unmounted: string[]; problem?: string } {
-  const unmounted: string[] = [];
-  if (!existsSync(dir)) return { ok: true, unmounted };
-  const candidates = [join(dir, 'root')];
+type RemoveResult = { ok: boolean; unmounted: string[]; problem?: string };
+
+function childrenOf(dir: string): string[] {
   try {
-    for (const n of readdirSync(join(dir, 'private', 'l'))) candidates.push(join(dir, 'private', 'l', n));
+    return readdirSync(dir).map((n) => join(dir, n));
   } catch {
-    // no layer directory
+    return []; // no such directory
   }
-  let mounted = mountsUnder(parseMountinfo(mountinfo()), dir);
+}
+
+/**
+ * Detach the given mount points (exact paths, lazily, never following a symlink), then remove
+ * `tree` only when mountinfo shows nothing mounted at or below it, so a recursive removal can
+ * never reach into a container's, an image's or a volume's files.
+ */
+function detachAndRemove(tree: string, candidates: readonly string[], native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string): RemoveResult {
+  const unmounted: string[] = [];
+  if (!existsSync(tree)) return { ok: true, unmounted };
+  let mounted = mountsUnder(parseMountinfo(mountinfo()), tree);
   for (const target of candidates) {
     // A stacked mount needs one call per layer; stop when the path is no longer a mount point.
     for (let i = 0; i < 8 && mounted.includes(target); i++) {
@@ -185,12 +191,34 @@ export function removeContainerRootfs(dir: string, native: Pick<RootfsNative, 'u
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'EINVAL' && code !== 'ENOENT') return { ok: false, unmounted, problem: `umount ${target}: ${(e as Error).message}` };
       }
-      mounted = mountsUnder(parseMountinfo(mountinfo()), dir);
+      mounted = mountsUnder(parseMountinfo(mountinfo()), tree);
     }
   }
-  if (mounted.length > 0) return { ok: false, unmounted, problem: `still mounted under ${dir}: ${mounted.join(', ')}` };
-  rmSync(dir, { recursive: true, force: true });
+  if (mounted.length > 0) return { ok: false, unmounted, problem: `still mounted under ${tree}: ${mounted.join(', ')}` };
+  rmSync(tree, { recursive: true, force: true });
   return { ok: true, unmounted };
+}
+
+/** Bulwark's rootfs mount points in a container directory: `root` and the layer clones. */
+function rootfsMountPoints(dir: string): string[] {
+  return [join(dir, 'root'), ...childrenOf(join(dir, 'private', 'l'))];
+}
+
+/**
+ * Detach every mount Bulwark made for one container (the rootfs at `dir/root`, layer clones at
+ * `dir/private/l/*`, idmapped volumes at `dir/volumes/*`) and remove its directory, only when
+ * nothing is left mounted at or below it.
+ */
+export function removeContainerRootfs(dir: string, native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string = readMountinfo): RemoveResult {
+  return detachAndRemove(dir, [...rootfsMountPoints(dir), ...childrenOf(volumesDir(dir))], native, mountinfo);
+}
+
+/** Undo the rootfs part only (`root`, `private`), leaving the directory and any volumes. */
+function removeRootfsMounts(dir: string, native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string): RemoveResult {
+  const root = detachAndRemove(join(dir, 'root'), [join(dir, 'root')], native, mountinfo);
+  if (!root.ok) return root;
+  const priv = detachAndRemove(join(dir, 'private'), childrenOf(join(dir, 'private', 'l')), native, mountinfo);
+  return { ...priv, unmounted: [...root.unmounted, ...priv.unmounted] };
 }
 
 export function readMountinfo(): string {
@@ -368,36 +396,39 @@ function describeError(e: unknown): string {
 }
 
 /**
- * Make the container's root filesystem look owned by the image's IDs inside its user namespace.
- * Never modifies the original rootfs or its layers, never chowns image files.
+ * The container's directory under the state directory, ready for mounts: every directory on the
+ * way traversable by the mapped root, anything an earlier container of this id left removed.
  */
-export function prepareRootfs(req: RootfsRequest): RootfsResult {
+function prepareContainerDir(req: RootfsRequest, dir: string, native: Partial<RootfsNative>, mountinfo: () => string): void {
+  // The runtime resolves root.path and volume sources as the container's root, an unrelated
+  // host ID: every directory on the way must be traversable (0711), as the bundle's must be.
+  mkdirSync(req.stateDir, { recursive: true, mode: 0o711 });
+  const stateMode = statSync(req.stateDir).mode & 0o7777;
+  if ((stateMode & 0o001) === 0) chmodSync(req.stateDir, stateMode | 0o011);
+  ensureDir(rootfsBase(req.stateDir), 0o711);
+  ensureDir(dirname(dir), 0o711);
+  const blocked = untraversable(req.stateDir);
+  if (blocked) throw new CannotIdmap(`${blocked} on the way to Bulwark's state directory is not traversable by the container's mapped root`);
+  if (existsSync(dir)) {
+    // Left by an earlier container of this id (the engine checked that it is gone).
+    const old = removeContainerRootfs(dir, native.unmount ? (native as RootfsNative) : null, mountinfo);
+    if (!old.ok) throw new CannotIdmap(old.problem ?? `cannot clear ${dir}`);
+  }
+  ensureDir(dir, 0o711);
+}
+
+type RootfsStep = Omit<RootfsResult, 'mountDir'> & { mounted: boolean };
+
+function idmapRootfs(req: RootfsRequest, dir: string, setupProblem: string | null, mountinfo: () => string): RootfsStep {
   const { spec, profile } = req;
-  if (!wantsIdmap(spec, profile)) return { spec, findings: [], strategy: 'none', mountDir: null };
   const rule = profile.rules.userNamespace;
-  const mountinfo = req.mountinfo ?? readMountinfo;
-  const dir = containerRootfsDir(req.stateDir, req.root, req.id);
   let mounted = false;
   try {
+    if (setupProblem) throw new CannotIdmap(setupProblem);
     if (!req.kernelIdmap) throw new CannotIdmap('this kernel has no idmapped mounts (mount_setattr, Linux 5.12)');
     const native = req.native;
     if (!hasAll(native)) throw new CannotIdmap('the native addon in use has no idmapped-mount calls');
     const p = plan(req, sourceRootfs(req), parseMountinfo(mountinfo()));
-    // The runtime resolves root.path as the container's root, an unrelated host ID: every
-    // directory on the way must be traversable (0711), as the bundle's must be.
-    mkdirSync(req.stateDir, { recursive: true, mode: 0o711 });
-    const stateMode = statSync(req.stateDir).mode & 0o7777;
-    if ((stateMode & 0o001) === 0) chmodSync(req.stateDir, stateMode | 0o011);
-    ensureDir(rootfsBase(req.stateDir), 0o711);
-    ensureDir(dirname(dir), 0o711);
-    const blocked = untraversable(req.stateDir);
-    if (blocked) throw new CannotIdmap(`${blocked} on the way to Bulwark's state directory is not traversable by the container's mapped root`);
-    if (existsSync(dir)) {
-      // Left by an earlier container of this id (the engine checked that it is gone).
-      const old = removeContainerRootfs(dir, native, mountinfo);
-      if (!old.ok) throw new CannotIdmap(old.problem ?? `cannot clear ${dir}`);
-    }
-    ensureDir(dir, 0o711);
     mounted = true;
     mountView(req, p, dir, native);
     const path = join(dir, 'root');
@@ -410,12 +441,12 @@ export function prepareRootfs(req: RootfsRequest): RootfsResult {
         message: `image files owned by host IDs would show as nobody in the user namespace; the container's root is ${p.what}, mounted at ${path} (nothing chowned, the original never written)`,
       }],
       strategy: p.kind,
-      mountDir: dir,
+      mounted: true,
     };
   } catch (e) {
     let cleanup = '';
     if (mounted) {
-      const undone = removeContainerRootfs(dir, req.native.unmount ? (req.native as RootfsNative) : null, mountinfo);
+      const undone = removeRootfsMounts(dir, req.native.unmount ? (req.native as RootfsNative) : null, mountinfo);
       if (!undone.ok) cleanup = `; ${undone.problem}`;
     }
     const reason = describeError(e) + cleanup;
@@ -424,7 +455,7 @@ export function prepareRootfs(req: RootfsRequest): RootfsResult {
         spec,
         findings: [{ rule: RULE, path: 'root.path', action: 'deny', message: `cannot be idmapped (${reason}), and the profile requires idmap-or-refuse` }],
         strategy: 'refused',
-        mountDir: null,
+        mounted: false,
       };
     }
     const findings: Finding[] = [{
@@ -433,6 +464,44 @@ export function prepareRootfs(req: RootfsRequest): RootfsResult {
       action: 'warn',
       message: `cannot be idmapped (${reason}): files owned by host IDs show as nobody (65534) in the user namespace and root cannot write them; the root filesystem is kept as it is, read-only, so no shared layer is ever modified`,
     }];
-    return { spec: { ...spec, root: { ...spec.root!, readonly: true } }, findings, strategy: 'read-only fallback', mountDir: null };
+    return { spec: { ...spec, root: { ...spec.root!, readonly: true } }, findings, strategy: 'read-only fallback', mounted: false };
   }
+}
+
+/**
+ * Make the container's root filesystem and its bind-mounted volumes look owned by their host
+ * IDs inside its user namespace (volume-idmap.ts has the volumes). Never modifies the original
+ * rootfs, its layers or a volume's directory, never chowns.
+ */
+export function prepareRootfs(req: RootfsRequest): RootfsResult {
+  const { spec, profile } = req;
+  const rootfsWanted = wantsIdmap(spec, profile);
+  const volumesWanted = wantsVolumeIdmap(spec, profile);
+  if (!rootfsWanted && !volumesWanted) return { spec, findings: [], strategy: 'none', mountDir: null };
+  const mountinfo = req.mountinfo ?? readMountinfo;
+  const dir = containerRootfsDir(req.stateDir, req.root, req.id);
+  let setupProblem: string | null = null;
+  try {
+    prepareContainerDir(req, dir, req.native, mountinfo);
+  } catch (e) {
+    setupProblem = describeError(e);
+  }
+
+  const rootfs: RootfsStep = rootfsWanted ? idmapRootfs(req, dir, setupProblem, mountinfo) : { spec, findings: [], strategy: 'none', mounted: false };
+  const volumes = prepareVolumes({
+    spec: rootfs.spec, profile, bundle: req.bundle, containerDir: dir, setupProblem, native: req.native, kernelIdmap: req.kernelIdmap,
+  });
+  const findings = [...rootfs.findings, ...volumes.findings];
+  const unmount = req.native.unmount ? (req.native as RootfsNative) : null;
+  if (volumes.refused || rootfs.strategy === 'refused') {
+    // Refused: nothing of ours stays mounted (the engine will not start the container).
+    if (setupProblem === null) {
+      const undone = removeContainerRootfs(dir, unmount, mountinfo);
+      if (!undone.ok) findings.push({ rule: 'userNamespace.volumes', path: 'mounts', action: 'deny', message: `cleaning up after the refusal: ${undone.problem}` });
+    }
+    return { spec: rootfs.spec, findings, strategy: rootfs.strategy, mountDir: null };
+  }
+  const mounted = rootfs.mounted || volumes.mounted.length > 0;
+  if (!mounted && setupProblem === null) removeContainerRootfs(dir, unmount, mountinfo); // an empty directory
+  return { spec: volumes.spec, findings, strategy: rootfs.strategy, mountDir: mounted ? dir : null };
 }

@@ -1,5 +1,7 @@
-import type { NamespaceReference, Spec } from '../../src/spec/index.js';
-import { namespacesPass } from '../../src/passes/namespaces.js';
+import t from 'tap';
+import type { NamespaceReference, NamespaceType, Spec } from '../../src/spec/index.js';
+import type { NamespacesRule, RuleAction } from '../../src/profile/types.js';
+import { hostNamespaceAllowed, namespacesPass } from '../../src/passes/namespaces.js';
 import { runTable } from './helpers-a.js';
 
 const RUNC = ['pid', 'network', 'ipc', 'uts', 'mount'] as const;
@@ -132,3 +134,19 @@ runTable(namespacesPass, [
     findings: [],
   },
 ]);
+
+// What "the profile allows a host namespace" means to the user namespace pass, which then gives
+// such a namespace by inheritance instead of by path.
+t.test('hostNamespaceAllowed', async (t) => {
+  const rows: Array<[action: RuleAction, required: NamespacesRule['required'], type: NamespaceType, allowed: boolean]> = [
+    ['deny', ['network'], 'network', false],
+    ['fix', ['network'], 'network', false],
+    ['warn', ['network'], 'network', true],
+    ['off', ['network'], 'network', true],
+    ['deny', ['pid', 'ipc'], 'network', true],
+    ['fix', [], 'uts', true],
+  ];
+  for (const [action, required, type, allowed] of rows) {
+    t.equal(hostNamespaceAllowed({ action, required }, type), allowed, `${action}, required [${required.join(',')}]: host ${type} ${allowed ? 'allowed' : 'not allowed'}`);
+  }
+});

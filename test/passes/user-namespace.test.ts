@@ -29,6 +29,20 @@ const SYSFS_FIX = ['userNamespace', 'mounts', 'fix', /^mounts sysfs at \/sys, wh
 /** Index of the sysfs mount in `runc spec` output. */
 const SYSFS_INDEX = 5;
 const respectOutside = { userNamespace: { allowMappingsOutsidePool: true } };
+// A CRI app container of a host-network pod (containerd 1.6): the sandbox's net/uts are the
+// host's, its IPC namespace is its own.
+const SANDBOX_NET = '/proc/4321/ns/net';
+const SANDBOX_UTS = '/proc/4321/ns/uts';
+const SANDBOX_IPC = '/proc/4321/ns/ipc';
+const CRI_APP_NS: NamespaceReference[] = [
+  { type: 'pid' }, { type: 'ipc', path: SANDBOX_IPC }, { type: 'uts', path: SANDBOX_UTS }, { type: 'mount' }, { type: 'network', path: SANDBOX_NET },
+];
+const criAppNamespaces = (s: Spec) => void (s.linux!.namespaces = structuredClone(CRI_APP_NS));
+const HOST_NET_PATHS = { [SANDBOX_NET]: 'host', [SANDBOX_UTS]: 'host', [SANDBOX_IPC]: 'other' } as const;
+const HOST_NET_ALLOWED = { namespaces: { required: ['pid', 'ipc', 'mount'] as Array<'pid' | 'ipc' | 'mount'> } };
+const HOST_NET_ALLOWED_AND_MOUNT = { namespaces: { required: ['pid', 'ipc'] as Array<'pid' | 'ipc'> } };
+const INHERIT = (label: string, path: string) =>
+  ['userNamespace', 'linux.namespaces', 'fix', new RegExp(`^joins the host's ${label} namespace by path \\(${path.replace(/\//g, '\\/')}\\), which fails \\(EPERM\\) from a user namespace; left the entry out, so the container inherits the host's ${label} namespace from the runtime$`)] as const;
 
 runTable(userNamespacePass, [
   {
@@ -278,6 +292,126 @@ runTable(userNamespacePass, [
     },
     expect: { [`mounts.${SYSFS_INDEX}`]: SYS_BIND },
     findings: [SYSFS_FIX],
+  },
+  // Host namespaces named by path (containerd's CRI does that for every app container of a
+  // host-network pod: /proc/<sandbox pid>/ns/{net,uts,ipc}). From the pod's user namespace the
+  // runtime cannot setns into them (EPERM); without the entry the container inherits the
+  // runtime's, which is the host's, where its sandbox is too.
+  {
+    name: 'host-network app container, network/uts allowed: host paths left out, the pod\'s own IPC kept',
+    rules: HOST_NET_ALLOWED,
+    host: { podUserNamespace: POD_USERNS, namespacePaths: HOST_NET_PATHS },
+    spec: criAppNamespaces,
+    expect: {
+      'linux.namespaces': [{ type: 'pid' }, { type: 'ipc', path: SANDBOX_IPC }, { type: 'mount' }, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, INHERIT('UTS', SANDBOX_UTS), INHERIT('network', SANDBOX_NET), SYSFS_FIX],
+  },
+  {
+    name: 'host-network app container under a profile that requires network/uts (deny): paths kept, the namespaces pass refuses',
+    host: { podUserNamespace: POD_USERNS, namespacePaths: HOST_NET_PATHS },
+    spec: criAppNamespaces,
+    expect: {
+      'linux.namespaces': [...CRI_APP_NS, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, SYSFS_FIX],
+  },
+  {
+    name: 'namespaces rule under warn allows host namespaces: left out',
+    rules: { namespaces: { action: 'warn' } },
+    host: { podUserNamespace: POD_USERNS, namespacePaths: HOST_NET_PATHS },
+    spec: criAppNamespaces,
+    expect: {
+      'linux.namespaces': [{ type: 'pid' }, { type: 'ipc', path: SANDBOX_IPC }, { type: 'mount' }, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, INHERIT('UTS', SANDBOX_UTS), INHERIT('network', SANDBOX_NET), SYSFS_FIX],
+  },
+  {
+    name: 'only the allowed type is left out: uts allowed, network required',
+    rules: { namespaces: { required: ['pid', 'network', 'ipc', 'mount'] } },
+    host: { podUserNamespace: POD_USERNS, namespacePaths: HOST_NET_PATHS },
+    spec: criAppNamespaces,
+    expect: {
+      'linux.namespaces': [{ type: 'pid' }, { type: 'ipc', path: SANDBOX_IPC }, { type: 'mount' }, { type: 'network', path: SANDBOX_NET }, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, INHERIT('UTS', SANDBOX_UTS), SYSFS_FIX],
+  },
+  {
+    name: 'host IPC, PID and cgroup by path are left out too (hostIPC/hostPID pods)',
+    rules: { namespaces: { required: ['mount'] } },
+    host: { podUserNamespace: POD_USERNS, namespacePaths: { '/proc/1/ns/ipc': 'host', '/proc/1/ns/pid': 'host', '/proc/1/ns/cgroup': 'host' } },
+    spec: (s) => {
+      s.linux!.namespaces = [{ type: 'pid', path: '/proc/1/ns/pid' }, { type: 'network' }, { type: 'ipc', path: '/proc/1/ns/ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup', path: '/proc/1/ns/cgroup' }];
+    },
+    expect: {
+      'linux.namespaces': [{ type: 'network' }, { type: 'uts' }, { type: 'mount' }, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+    },
+    findings: [ADDED, UID_SET, GID_SET, INHERIT('PID', '/proc/1/ns/pid'), INHERIT('IPC', '/proc/1/ns/ipc'), INHERIT('cgroup', '/proc/1/ns/cgroup')],
+  },
+  {
+    name: "the host's mount namespace by path is never left out (the runtime needs a mount namespace of its own)",
+    rules: HOST_NET_ALLOWED_AND_MOUNT,
+    host: { namespacePaths: { '/proc/1/ns/mnt': 'host' } },
+    spec: (s) => {
+      s.linux!.namespaces = RUNC_NS.map((e) => (e.type === 'mount' ? { type: 'mount' as const, path: '/proc/1/ns/mnt' } : e));
+    },
+    expect: {
+      'linux.namespaces': [...RUNC_NS.map((e) => (e.type === 'mount' ? { type: 'mount' as const, path: '/proc/1/ns/mnt' } : e)), USER],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+    },
+    findings: [ADDED, UID_SET, GID_SET],
+  },
+  {
+    name: 'a new user namespace (standalone container) with the host network by path: left out as well',
+    rules: HOST_NET_ALLOWED,
+    host: { namespacePaths: { '/proc/1/ns/net': 'host' } },
+    spec: (s) => {
+      s.linux!.namespaces = RUNC_NS.map((e) => (e.type === 'network' ? { type: 'network' as const, path: '/proc/1/ns/net' } : e));
+    },
+    expect: {
+      'linux.namespaces': [...RUNC_NS.filter((e) => e.type !== 'network'), USER],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, INHERIT('network', '/proc/1/ns/net'), SYSFS_FIX],
+  },
+  {
+    name: "paths that are not the host's (the sandbox's own, unprobed, gone) are kept: the namespaces pass judges them",
+    rules: { namespaces: { action: 'off' } },
+    host: { podUserNamespace: POD_USERNS, namespacePaths: { [SANDBOX_NET]: 'other', '/gone': 'missing' } },
+    spec: (s) => {
+      s.linux!.namespaces = [{ type: 'pid', path: '/proc/9/ns/pid' }, { type: 'network', path: SANDBOX_NET }, { type: 'ipc', path: '/gone' }, { type: 'uts' }, { type: 'mount' }];
+    },
+    expect: {
+      'linux.namespaces': [{ type: 'pid', path: '/proc/9/ns/pid' }, { type: 'network', path: SANDBOX_NET }, { type: 'ipc', path: '/gone' }, { type: 'uts' }, { type: 'mount' }, { type: 'user', path: POD_USERNS }],
+      'linux.uidMappings': ALLOCATED,
+      'linux.gidMappings': ALLOCATED,
+      [`mounts.${SYSFS_INDEX}`]: SYS_BIND,
+    },
+    findings: [ADDED, UID_SET, GID_SET, SYSFS_FIX],
+  },
+  {
+    name: 'user namespace rule under warn: host paths stay (no user namespace is added, nothing fails)',
+    rules: { ...HOST_NET_ALLOWED, userNamespace: { action: 'warn' } },
+    host: { podUserNamespace: POD_USERNS, namespacePaths: HOST_NET_PATHS },
+    spec: criAppNamespaces,
+    findings: [['userNamespace', 'linux.namespaces', 'warn', /^has no user namespace/]],
   },
   {
     name: 'sysfs is left alone under deny (nothing is added, so nothing breaks)',

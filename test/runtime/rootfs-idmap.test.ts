@@ -2,10 +2,8 @@
 // the profile chooses, with a recording fake of the addon; then once for real (root only) with
 // the real addon on a plain directory and on an overlay the test mounts itself.
 import t from 'tap';
-import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   containerRootfsDir, mountAt, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
@@ -13,68 +11,7 @@ import {
 import type { RootfsNative, RootfsRequest } from '../../src/runtime/rootfs-idmap.js';
 import type { Spec } from '../../src/spec/index.js';
 import { runcSpec, testProfile } from '../fixtures/index.js';
-
-const B = 3_000_000_000;
-const MAPS = [{ containerID: 0, hostID: B, size: 65536 }];
-
-function usernsSpec(rootPath = 'rootfs', readonly = false): Spec {
-  const spec = runcSpec();
-  return {
-    ...spec,
-    root: { path: rootPath, readonly },
-    linux: { ...spec.linux, namespaces: [...(spec.linux?.namespaces ?? []), { type: 'user' }], uidMappings: MAPS, gidMappings: MAPS },
-  };
-}
-
-interface Call {
-  op: string;
-  args: unknown[];
-}
-
-/** A fake addon that keeps its own mount table, rendered as mountinfo lines. */
-function fakeNative(base: string[] = [], fail: Partial<Record<keyof RootfsNative, string>> = {}) {
-  const calls: Call[] = [];
-  const table: string[] = [...base];
-  const boom = (op: keyof RootfsNative, path: string) => {
-    if (fail[op]) throw Object.assign(new Error(`${fail[op]}: ${op}`), { code: fail[op], syscall: op, path });
-  };
-  const native: RootfsNative = {
-    createUserNamespace: (u, g) => (calls.push({ op: 'userns', args: [u, g] }), 42),
-    idmapMount: (source, target, fd, recursive) => {
-      calls.push({ op: 'idmap', args: [source, target, fd, recursive] });
-      boom('idmapMount', source);
-      table.push(`99 1 0:1 / ${target} rw - ext4 /dev/x rw`);
-    },
-    closeFd: (fd) => void calls.push({ op: 'close', args: [fd] }),
-    mount: (source, target, fstype, flags, data) => {
-      calls.push({ op: 'mount', args: [source, target, fstype, flags, data, process.cwd()] });
-      boom('mount', target);
-      table.push(`98 1 0:2 / ${target} rw - ${fstype} ${source} rw,${data}`);
-    },
-    unmount: (target, flags) => {
-      calls.push({ op: 'unmount', args: [target, flags] });
-      let i = -1;
-      table.forEach((l, n) => { if (l.split(' ')[4] === target) i = n; });
-      if (i < 0) throw Object.assign(new Error('EINVAL'), { code: 'EINVAL', syscall: 'umount2' });
-      table.splice(i, 1);
-    },
-  };
-  return { native, calls, mountinfo: () => table.join('\n') + '\n', table };
-}
-
-function world(t: Test) {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-rootfs-'));
-  chmodSync(dir, 0o711);
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const bundle = join(dir, 'bundle');
-  mkdirSync(join(bundle, 'rootfs', 'tmp'), { recursive: true });
-  chmodSync(bundle, 0o711);
-  return { dir, bundle, stateDir: join(dir, 'state') };
-}
-
-function request(w: ReturnType<typeof world>, spec: Spec, native: Partial<RootfsNative>, mountinfo: () => string, extra: Partial<RootfsRequest> = {}): RootfsRequest {
-  return { stateDir: w.stateDir, root: '/run/x', id: 'c1', bundle: w.bundle, spec, profile: testProfile(), native, kernelIdmap: true, mountinfo, ...extra };
-}
+import { B, MAPS, fakeNative, request, usernsSpec, world } from './idmap-helpers.js';
 
 t.test('mountinfo: escapes, topmost entry, overlay layers in both kernel spellings', async (t) => {
   const text = [
