@@ -253,7 +253,7 @@ export class BulwarkHarness {
     const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_CONFIG: this.configPath };
     delete env.BULWARK_STATE_DIR;
     delete env.BULWARK_ENGINE;
-    const child = spawn(process.execPath, ['--no-warnings', join(repoRoot, 'dist', 'src', 'cli', 'bulwark.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(repoRoot, 'bin', 'bulwark'), ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {

@@ -28,7 +28,10 @@ export const SOCKET_NAME = 'engine.sock';
 
 /** A caller that has not sent its request by then is dropped. */
 const REQUEST_DEADLINE_MS = 10_000;
-/** Garbage collection runs off the hot path: after a create, at most this often. */
+/**
+ * Garbage collection runs off the hot path: after a create (at most this often), and on this
+ * period anyway, since deletes pass straight from the launcher to the runtime and never reach us.
+ */
 const GC_INTERVAL_MS = 30_000;
 
 export type ServiceNative = Pick<NativeAddon, 'peerCredentials'> & ConstructorParameters<typeof Engine>[0]['native'];
@@ -222,6 +225,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   }
 
   const server = createServer({ allowHalfOpen: true }, serve);
+  const periodicGc = setInterval(scheduleGc, GC_INTERVAL_MS);
+  periodicGc.unref();
   if (socketPath) {
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
     await clearStaleSocket(socketPath);
@@ -252,6 +257,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     close: () =>
       new Promise<void>((resolve) => {
         if (gcTimer) clearTimeout(gcTimer);
+        clearInterval(periodicGc);
         server.close(() => resolve());
         if (socketPath) {
           try {
