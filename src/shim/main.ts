@@ -47,7 +47,7 @@ async function serve(args: string[]): Promise<number> {
   }
   const { ShimProxy } = await import('./proxy.js');
   const { cliHardener } = await import('./harden.js');
-  const { recordPath, canConnect } = await import('./start.js');
+  const { recordPath, canConnect } = await import('./socket.js');
   const hardener = cliHardener({ bulwark: process.env.BULWARK_SHIM_CLI || join(installRoot, 'bin', 'bulwark'), profile: option(args, '--profile') });
   const proxy = new ShimProxy({ listenPath: listen, upstreamPath: upstream, hardener, bundleFor: (id) => join(bundleRoot, id), log });
   // A socket file nobody answers on is a dead proxy's: take its place. A live one wins.
