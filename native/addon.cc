@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -536,7 +537,27 @@ Napi::Value Unmount(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- 11. peerCredentials ----
+
+// SO_PEERCRED of a connected unix socket: the warm service serves only root callers, and Node
+// has no API for the kernel's word on who is at the other end.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!GetInt(info[0], 0, INT32_MAX, &fd)) return ThrowType(env, "peerCredentials: fd must be a descriptor");
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return Throw(env, errno, "getsockopt(SO_PEERCRED)");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("cgroupMode", Napi::Function::New(env, CgroupMode, "cgroupMode"));
   exports.Set("seccompActions", Napi::Function::New(env, SeccompActions, "seccompActions"));

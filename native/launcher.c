@@ -11,6 +11,13 @@
  *     fully (src/cli/runc-args.ts) and passes the call through itself when it needs no policy.
  * Fail closed: a misread argv may cost a Node start, never an unhardened container.
  *
+ * Calls for the engine first try the warm policy service (`bulwark serve`, listening on
+ * <STATE>/engine.sock; src/service/). It does the policy work and answers with the runtime argv,
+ * which this launcher then execs itself, so containerd's descriptors, pid and signals reach the
+ * runtime exactly as on pass-through. The service being down, dying mid-call, answering
+ * garbage or not in time, or not being root, all mean the cold path: exec Node with the engine.
+ * Neither ever runs a container unhardened.
+ *
  * Which low-level runtime: the per-container record the engine wrote at create
  * (<STATE>/containers/<ROOTKEY>/<id>/runtime.argv, ROOTKEY being the encoded global --root),
  * else <STATE>/default-runtime.argv, else the first runc found in the usual places. Record
@@ -25,9 +32,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -449,6 +460,158 @@ static int root_key(const char *root, char *out, size_t cap)
 	return n > 0 && strcmp(out, ".") != 0 && strcmp(out, "..") != 0;
 }
 
+/* ---- the warm policy service (src/service/protocol.ts has the frame format) ---- */
+
+#define SERVICE_TIMEOUT_S 30
+#define SERVICE_MAX_FRAME (1u << 20)
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL); /* a vanished service is no SIGPIPE */
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t r = recv(fd, buf, len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1; /* EOF: the service died mid-call; a timeout: it is stuck */
+		buf += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Append a NUL-terminated string to the request body; 0 when it does not fit. */
+static int put(char *body, size_t cap, size_t *n, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (*n + len > cap)
+		return 0;
+	memcpy(body + *n, s, len);
+	*n += len;
+	return 1;
+}
+
+/*
+ * Ask the service. Returns only when the call should run cold; otherwise execs the runtime the
+ * service named or exits with the service's verdict (its --log line is already written).
+ */
+static void try_service(const struct call *c, int argc, char **argv)
+{
+	const char *off = getenv("BULWARK_SERVICE");
+	if ((off && strcmp(off, "off") == 0) || getenv("BULWARK_ENGINE"))
+		return; /* told not to, or an engine chosen explicitly (tests) */
+
+	char dir_buf[PATH_MAX];
+	const char *dir = state_dir(dir_buf, sizeof(dir_buf));
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/engine.sock", dir) >=
+	    (int)sizeof(addr.sun_path))
+		return;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		goto cold; /* no service: the common case on a node without one */
+
+	/* Only a service run by root (or by us) may decide what we exec. */
+	struct ucred peer;
+	socklen_t plen = sizeof(peer);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen) != 0 ||
+	    (peer.uid != 0 && peer.uid != geteuid()))
+		goto cold;
+	struct timeval tv = { .tv_sec = SERVICE_TIMEOUT_S };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		goto cold;
+	const char *cfg = getenv("BULWARK_CONFIG"), *st = getenv("BULWARK_STATE_DIR");
+	size_t cap = 4 + strlen(cwd) + strlen(argv[0]) + (cfg ? strlen(cfg) : 0) +
+		     (st ? strlen(st) : 0) + 16;
+	for (int i = 1; i < argc; i++)
+		cap += strlen(argv[i]) + 1;
+	if (cap > SERVICE_MAX_FRAME)
+		goto cold;
+	char *req = malloc(4 + cap);
+	if (!req)
+		goto cold;
+	size_t n = 0;
+	char *body = req + 4;
+	int ok = put(body, cap, &n, "bulwark/1") && put(body, cap, &n, cwd) &&
+		 put(body, cap, &n, argv[0]) && put(body, cap, &n, cfg ? cfg : "") &&
+		 put(body, cap, &n, st ? st : "");
+	for (int i = 1; ok && i < argc; i++)
+		ok = put(body, cap, &n, argv[i]);
+	uint32_t len = (uint32_t)n;
+	memcpy(req, &len, 4); /* little-endian: x86-64 and arm64 alike */
+	if (!ok || send_all(fd, req, 4 + n) != 0) {
+		free(req);
+		goto cold;
+	}
+	free(req);
+
+	uint32_t rlen;
+	if (recv_all(fd, (char *)&rlen, 4) != 0 || rlen == 0 || rlen > SERVICE_MAX_FRAME)
+		goto cold;
+	char *reply = malloc(rlen);
+	if (!reply)
+		goto cold;
+	if (recv_all(fd, reply, rlen) != 0 || reply[rlen - 1] != '\0') {
+		free(reply);
+		goto cold;
+	}
+	close(fd);
+
+	/* Split into strings: kind, then its fields. */
+	size_t count = 0;
+	for (uint32_t i = 0; i < rlen; i++)
+		count += reply[i] == '\0';
+	char **fields = malloc(sizeof(char *) * (count + 1));
+	if (!fields)
+		return;
+	size_t k = 0;
+	for (uint32_t off = 0; off < rlen; off += (uint32_t)strlen(reply + off) + 1)
+		fields[k++] = reply + off;
+	fields[k] = NULL;
+
+	if (strcmp(fields[0], "exec") == 0 && k >= 3 && fields[1][0] == '/') {
+		execv(fields[1], fields + 2);
+		fail(c, errno == ENOENT ? 127 : 126, "bulwark: cannot execute %s: %s", fields[1],
+		     strerror(errno));
+	}
+	if (strcmp(fields[0], "exit") == 0 && k == 3) {
+		char *end;
+		long code = strtol(fields[1], &end, 10);
+		if (*fields[1] && !*end && code >= 0 && code <= 255) {
+			/* The service already wrote the --log line; stderr is ours to write. */
+			if (*fields[2]) {
+				ssize_t unused = write(STDERR_FILENO, fields[2], strlen(fields[2]));
+				(void)unused;
+			}
+			exit((int)code);
+		}
+	}
+	free(fields);
+	free(reply);
+	return; /* "cold", or a reply this launcher does not understand */
+cold:
+	close(fd);
+}
+
 /* ---- the two hand-overs ---- */
 
 static __attribute__((noreturn)) void to_engine(const struct call *c, int argc, char **argv)
@@ -573,7 +736,9 @@ int main(int argc, char **argv)
 	if (argc < 1)
 		return 2;
 	scan(argc, argv, &c);
-	if (c.engine)
+	if (c.engine) {
+		try_service(&c, argc, argv);
 		to_engine(&c, argc, argv);
+	}
 	pass_through(&c, argc, argv);
 }

@@ -46,6 +46,15 @@ commands:
   install docker [--config PATH] [--handler NAME] [--dry-run]
   uninstall docker [--config PATH] [--dry-run]
                       the same for /etc/docker/daemon.json "runtimes"
+  serve [--socket PATH]
+                      run the warm policy service the runtime launcher calls for create and exec
+                      (default socket <stateDir>/engine.sock; systemd socket activation works)
+  harden --bundle DIR --id ID [--profile NAME]
+                      harden a bundle's config.json in place, as create would, without running
+                      it (for shims that create the container themselves, e.g. Kata's)
+  harden-process --bundle DIR [--profile NAME]
+                      harden the runtime-spec Process JSON on stdin for an exec into the bundle's
+                      container; the hardened JSON goes to stdout
   help                this text
 
 environment: BULWARK_CONFIG (default /etc/bulwark/config.yaml)
@@ -199,6 +208,65 @@ async function install(verb: 'install' | 'uninstall', args: string[]): Promise<n
   throw new UsageError(`${verb} takes containerd or docker`);
 }
 
+/** An engine for the harden commands: the same one the runtime runs, minus the hand-over. */
+async function hardenEngine(profile: string | undefined) {
+  const { Engine } = await import('../runtime/engine.js');
+  const { loadNative } = await import('../native/index.js');
+  return new Engine({
+    native: loadNative(),
+    env: process.env,
+    cwd: process.cwd(),
+    argv0: 'bulwark',
+    now: () => new Date(),
+    stderr: err,
+    stdout: out,
+    capture: () => Promise.reject(new Error('not available')),
+    ...(profile ? { profile } : {}),
+  });
+}
+
+async function hardenCommand(args: string[]): Promise<number> {
+  const bundle = takeValue(args, '--bundle');
+  const id = takeValue(args, '--id');
+  const profile = takeValue(args, '--profile');
+  if (!bundle || !id || args.length > 0) throw new UsageError('harden takes --bundle DIR --id ID [--profile NAME]');
+  return (await hardenEngine(profile)).hardenBundle(resolve(bundle), id);
+}
+
+async function hardenProcessCommand(args: string[]): Promise<number> {
+  const bundle = takeValue(args, '--bundle');
+  const profile = takeValue(args, '--profile');
+  if (!bundle || args.length > 0) throw new UsageError('harden-process takes --bundle DIR [--profile NAME]');
+  const result = (await hardenEngine(profile)).hardenProcessText(resolve(bundle), readFileSync(0, 'utf8'));
+  if (result.text !== undefined) out(result.text);
+  return result.code;
+}
+
+async function serve(args: string[]): Promise<number> {
+  const socketPath = takeValue(args, '--socket');
+  if (args.length > 0) throw new UsageError('serve takes only --socket PATH');
+  const { startService } = await import('../service/server.js');
+  const { loadNative } = await import('../native/index.js');
+  // systemd socket activation: one listening descriptor at 3, meant for this process.
+  const activated = process.env.LISTEN_FDS === '1' && process.env.LISTEN_PID === String(process.pid);
+  const service = await startService({
+    native: loadNative(),
+    env: process.env,
+    ...(socketPath ? { socketPath: resolve(socketPath) } : {}),
+    ...(activated && !socketPath ? { listenFd: 3 } : {}),
+    log: (line) => err(`${new Date().toISOString()} ${line}\n`),
+  });
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      err(`${new Date().toISOString()} ${signal}: stopping (${JSON.stringify(service.stats)})\n`);
+      void service.close().then(done);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT_OK;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -213,6 +281,12 @@ async function main(argv: string[]): Promise<number> {
         return await runDoctor(rest);
       case 'gc':
         return await gc(rest);
+      case 'serve':
+        return await serve(rest);
+      case 'harden':
+        return await hardenCommand(rest);
+      case 'harden-process':
+        return await hardenProcessCommand(rest);
       case 'install':
       case 'uninstall':
         return await install(command, rest);

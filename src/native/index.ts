@@ -90,6 +90,15 @@ export interface NativeAddon {
 
   /** umount2(2): `flags` are MNT_DETACH / UMOUNT_NOFOLLOW (see UNMOUNT_FLAGS). */
   unmount(target: string, flags: number): void;
+
+  /** SO_PEERCRED of a connected unix socket descriptor: who the kernel says the peer is. */
+  peerCredentials(fd: number): PeerCredentials;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 /** mount(2) flags (<sys/mount.h>; the same on every architecture). */
@@ -203,5 +212,6 @@ function checked(raw: NativeAddon): NativeAddon {
     mount: (source, target, fstype, flags, data) =>
       raw.mount(str('source', source), str('target', target), str('fstype', fstype), int('flags', flags, 0, 2 ** 32 - 1), str('data', data, { nonEmpty: false })),
     unmount: (target, flags) => raw.unmount(str('target', target), int('flags', flags, 0, 2 ** 31 - 1)),
+    peerCredentials: (f) => raw.peerCredentials(fd('fd', f)),
   };
 }

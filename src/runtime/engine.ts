@@ -1,11 +1,13 @@
 // The runtime engine: what the native launcher hands over to for the subcommands that need
 // policy (create, run, exec, update, features). It is a thin shell around the pure pipeline:
-// load -> harden -> atomic write -> exec the low-level runtime. Any failure means no write and
-// no exec: one clear line in runc's log format, and a non-zero exit. It never runs a container
-// unhardened, and on success it prints nothing (stdio belongs to the container).
+// load -> harden -> atomic write -> hand over to the low-level runtime. It decides and does the
+// policy work; it does not exec: `run` returns an Outcome, and whoever called it (the cold entry
+// src/runtime/main.ts, or the warm service for the launcher) performs the exec. Any failure
+// means no write and no exec: one clear line in runc's log format, and a non-zero exit. It never
+// runs a container unhardened, and on success it prints nothing (stdio belongs to the container).
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
 import type { RuncInvocation } from '../cli/runc-args.js';
 import { appendLogLine, denialMessage, formatLogLine } from '../cli/runc-log.js';
@@ -16,7 +18,6 @@ import type { BulwarkConfig } from '../host/config.js';
 import { probeHost } from '../host/probe.js';
 import type { KernelProbes, IdFacts } from '../host/probe.js';
 import { directorySource, loadProfile } from '../profile/load.js';
-import type { ProfileSource } from '../profile/load.js';
 import { chooseProfile } from '../profile/select.js';
 import type { ResolvedProfile, RuleName } from '../profile/types.js';
 import { harden, PASSES } from '../pipeline.js';
@@ -35,13 +36,31 @@ import { containerRootfsDir, prepareRootfs, removeContainerRootfs } from './root
 import type { RootfsNative } from './rootfs-idmap.js';
 
 /**
- * What the engine needs from the native addon: exec plus the kernel probes, and the mount calls
- * for idmapped root filesystems (a native without them makes the rootfs step fall back or refuse
- * as the profile says).
+ * What the engine needs from the native addon: the kernel probes, and the mount calls for
+ * idmapped root filesystems (a native without them makes the rootfs step fall back or refuse as
+ * the profile says).
  */
-export interface EngineNative extends KernelProbes, Partial<RootfsNative> {
-  execve(path: string, argv: string[], env: string[], keepFds: number[]): never;
+export type EngineNative = KernelProbes & Partial<RootfsNative>;
+
+/** What the caller of `Engine.run` must do next. */
+export type Outcome =
+  /** Hand over: execve(path, argv, env) keeping `keepFds` open; same pid, stdio and exit code. */
+  | { kind: 'exec'; path: string; argv: string[]; env: string[]; keepFds: number[] }
+  /** Done here (an error already reported, or `features` printed): exit with this code. */
+  | { kind: 'exit'; code: number }
+  /** The warm service cannot serve this call (it needs the caller's stdin/stdout): run it cold. */
+  | { kind: 'cold'; reason: string };
+
+/** Loaders the warm service replaces with caching ones; the cold path reads files every time. */
+export interface EngineLoaders {
+  config(env: NodeJS.ProcessEnv): BulwarkConfig;
+  profile(profileDir: string, name: string): ResolvedProfile;
 }
+
+const readEveryTime: EngineLoaders = {
+  config: (env) => loadBulwarkConfig(env),
+  profile: (dir, name) => loadProfile(directorySource(dir), name),
+};
 
 export interface EngineContext {
   native: EngineNative;
@@ -56,6 +75,16 @@ export interface EngineContext {
   stdout: (text: string) => void;
   /** Run a command and capture its output (features, state lookups). */
   capture: (file: string, args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /**
+   * The process that will become the runtime (the launcher, when the warm service serves it);
+   * default this process. GC trusts a create in progress while this process lives.
+   */
+  callerPid?: number;
+  /** Served by the warm service: calls that read stdin or write stdout come back as `cold`. */
+  served?: boolean;
+  /** A profile forced by the caller (`bulwark harden --profile`), instead of the handler name's. */
+  profile?: string;
+  loaders?: EngineLoaders;
 }
 
 /** A refusal or failure to report in runc's format; `exitCode` 1 like runc's own errors. */
@@ -77,16 +106,6 @@ export function profileFromArgv0(argv0: string): string | null {
   return m ? m[1]! : null;
 }
 
-function loadProfiles(config: BulwarkConfig, argv0: string): { source: ProfileSource; base: ResolvedProfile } {
-  const source = directorySource(config.profileDir);
-  return { source, base: loadProfile(source, profileFromArgv0(argv0) ?? config.defaultProfile) };
-}
-
-function selectProfile(source: ProfileSource, base: ResolvedProfile, spec: Spec): ResolvedProfile {
-  const choice = chooseProfile(base.name, base.optIn, spec.annotations);
-  if (!choice.ok) throw new EngineFailure(`bulwark: denied by profile ${base.name}: ${choice.reason}`);
-  return choice.viaAnnotation ? loadProfile(source, choice.name) : base;
-}
 
 function readText(path: string): string | null {
   try {
@@ -117,10 +136,14 @@ function runtimeArgv(runtime: ResolvedRuntime, argv: readonly string[]): string[
 }
 
 export class Engine {
-  constructor(private readonly ctx: EngineContext) {}
+  private readonly loaders: EngineLoaders;
 
-  /** Entry point. Returns an exit code when it did not exec. */
-  async run(argv: string[]): Promise<number> {
+  constructor(private readonly ctx: EngineContext) {
+    this.loaders = ctx.loaders ?? readEveryTime;
+  }
+
+  /** Entry point: what the caller must do next (exec the runtime, exit, or run the call cold). */
+  async run(argv: string[]): Promise<Outcome> {
     const inv = parseRuncArgs(argv);
     try {
       switch (inv.command) {
@@ -133,13 +156,64 @@ export class Engine {
         case 'update':
           return this.update(inv, argv);
         case 'features':
-          return await this.features(argv);
+          if (this.ctx.served) return { kind: 'cold', reason: 'features writes to the caller\'s stdout' };
+          return { kind: 'exit', code: await this.features(argv) };
         default:
           return this.passThrough(argv, inv);
       }
     } catch (err) {
+      return { kind: 'exit', code: this.fail(inv, err) };
+    }
+  }
+
+  /**
+   * Harden a bundle in place and hand over to nobody: for shims that create the container
+   * themselves (Kata's, through the shim proxy). Same load, policy, audit and atomic write as
+   * `create`; no runtime record, no idmapped rootfs (the container does not run on this host's
+   * kernel). Returns the exit code; a refusal is reported like create's.
+   */
+  hardenBundle(bundle: string, id: string): number {
+    const inv = parseRuncArgs(['create', '--bundle', bundle, id]);
+    try {
+      this.prepareCreate(inv, false);
+      return 0;
+    } catch (err) {
       return this.fail(inv, err);
     }
+  }
+
+  /**
+   * Harden one process (JSON of a runtime-spec Process) against the profile of the bundle's
+   * container, for an exec the shim proxy forwards. Returns the hardened JSON text.
+   */
+  hardenProcessText(bundle: string, processText: string): { code: number; text?: string } {
+    const inv = parseRuncArgs(['exec', 'x']);
+    try {
+      const loaded = loadBundle(bundle);
+      const config = this.config();
+      const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
+      const proc = parseJson(processText) as unknown as NonNullable<Spec['process']>;
+      const result = this.hardenProcess({ ...loaded.spec, process: proc }, profile);
+      if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+      return { code: 0, text: stringifyJson(result.spec.process) + '\n' };
+    } catch (err) {
+      return { code: this.fail(inv, err) };
+    }
+  }
+
+  private baseProfile(config: BulwarkConfig): ResolvedProfile {
+    return this.loaders.profile(config.profileDir, this.ctx.profile ?? profileFromArgv0(this.ctx.argv0) ?? config.defaultProfile);
+  }
+
+  private selectProfile(config: BulwarkConfig, base: ResolvedProfile, spec: Spec): ResolvedProfile {
+    const choice = chooseProfile(base.name, base.optIn, spec.annotations);
+    if (!choice.ok) throw new EngineFailure(`bulwark: denied by profile ${base.name}: ${choice.reason}`);
+    return choice.viaAnnotation ? this.loaders.profile(config.profileDir, choice.name) : base;
+  }
+
+  /** Paths in argv are relative to the caller's directory, which is not ours when served. */
+  private resolvePath(path: string): string {
+    return isAbsolute(path) ? path : resolvePath(this.ctx.cwd, path);
   }
 
   private fail(inv: RuncInvocation, err: unknown): number {
@@ -149,7 +223,7 @@ export class Engine {
     if (inv.global.log) {
       const format = inv.global.logFormat === 'json' ? 'json' : 'text';
       try {
-        appendLogLine(inv.global.log, formatLogLine('error', line, format, this.ctx.now()));
+        appendLogLine(this.resolvePath(inv.global.log), formatLogLine('error', line, format, this.ctx.now()));
       } catch {
         // The log is best effort; stderr below still carries the message.
       }
@@ -159,21 +233,21 @@ export class Engine {
   }
 
   private config(): BulwarkConfig {
-    return loadBulwarkConfig(this.ctx.env);
+    return this.loaders.config(this.ctx.env);
   }
 
-  private execRuntime(runtime: ResolvedRuntime, argv: readonly string[], inv: RuncInvocation): never {
+  private handOver(runtime: ResolvedRuntime, argv: readonly string[], inv: RuncInvocation): Outcome {
     const env = Object.entries(this.ctx.env)
       .filter(([k]) => !k.startsWith('BULWARK_LAUNCHER') && !k.startsWith('NODE_'))
       .map(([k, v]) => `${k}=${v}`);
-    return this.ctx.native.execve(runtime.path, runtimeArgv(runtime, argv), env, inheritedFds(inv, this.ctx.env));
+    return { kind: 'exec', path: runtime.path, argv: runtimeArgv(runtime, argv), env, keepFds: inheritedFds(inv, this.ctx.env) };
   }
 
-  private passThrough(argv: string[], inv: RuncInvocation): number {
+  private passThrough(argv: string[], inv: RuncInvocation): Outcome {
     const config = this.config();
     const record = inv.id ? readRecord(config.stateDir, inv.global.root, inv.id) : null;
     const runtime = record?.runtime ?? chooseRuntime(config, undefined);
-    return this.execRuntime(runtime, argv, inv);
+    return this.handOver(runtime, argv, inv);
   }
 
   private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number } {
@@ -207,23 +281,32 @@ export class Engine {
     }
   }
 
-  private create(inv: RuncInvocation, argv: string[]): number {
+  private create(inv: RuncInvocation, argv: string[]): Outcome {
+    const runtime = this.prepareCreate(inv, true)!;
+    return this.handOver(runtime, argv, inv);
+  }
+
+  /**
+   * Everything `create` does before the hand-over. `forRuntime` false (harden-only): no
+   * runtime-side state (id check, idmapped rootfs, record), since no runtime of ours runs it.
+   */
+  private prepareCreate(inv: RuncInvocation, forRuntime: boolean): ResolvedRuntime | null {
     if (!inv.id) throw new EngineFailure(`bulwark: ${inv.command}: missing container id`);
     recordDir('/', inv.global.root, inv.id); // an unusable --root or id fails before anything is read
     const config = this.config();
-    this.collectGarbage(config);
+    if (!this.ctx.served) this.collectGarbage(config); // the service collects off the hot path
     const loaded = loadBundle(bundleDir(inv, this.ctx.cwd) ?? this.ctx.cwd);
-    const { source, base } = loadProfiles(config, this.ctx.argv0);
-    const profile = selectProfile(source, base, loaded.spec);
-    const runtime = chooseRuntime(config, loaded.spec.annotations);
+    const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
+    // Harden-only: the shim that asked runs the container, whatever runtimes this host has.
+    const runtime = forRuntime ? chooseRuntime(config, loaded.spec.annotations) : null;
     const creating = markCreating(config.stateDir, podIdentity(loaded.spec.annotations, inv.id).key);
     let mountDir: string | null = null;
     try {
       const { ids, podKey, allocation } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
       const host = probeHost(this.ctx.native, loaded.spec, ids);
       let result = harden(loaded.spec, profile, host);
-      if (result.decision === 'allow') {
-        this.checkIdFree(config, runtime, inv.global.root, inv.id);
+      if (result.decision === 'allow' && forRuntime) {
+        this.checkIdFree(config, runtime!, inv.global.root, inv.id);
         // After hardening (the mappings are final), before the audit and the write: the new
         // root.path is part of the hardened config the audit and `explain`-style diffs show.
         const rootfs = prepareRootfs({
@@ -237,12 +320,13 @@ export class Engine {
       const hardenedText = stringifyJson(result.spec) + '\n';
       audit(config, {
         time: this.ctx.now().toISOString(),
-        event: inv.command,
+        event: forRuntime ? inv.command : 'harden',
+        via: this.ctx.served ? 'service' : 'cold',
         id: inv.id,
         pod: podIdentityForAudit(loaded.spec.annotations),
         profile: profile.name,
         mode: profile.mode,
-        runtime: runtime.name,
+        runtime: runtime?.name ?? 'shim',
         decision: result.decision,
         findings: result.findings,
         originalSha256: sha256(loaded.text),
@@ -250,9 +334,11 @@ export class Engine {
       });
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       writeHardenedConfig(loaded, result.spec);
+      if (!runtime) return null;
       const record: GcRecord = {
         id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString(),
-        creator: processIdentity(), // becomes the runtime by execve: same pid, same start time
+        // The caller becomes the runtime by execve: same pid, same start time.
+        creator: processIdentity(this.ctx.callerPid ?? process.pid),
       };
       writeRecord(config.stateDir, inv.global.root, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
       // A collector that judged this pod dead just before our mark could have released the block.
@@ -266,7 +352,7 @@ export class Engine {
     } finally {
       creating.done();
     }
-    return this.execRuntime(runtime, argv, inv);
+    return runtime;
   }
 
   /**
@@ -288,7 +374,7 @@ export class Engine {
     const record = readRecord(config.stateDir, inv.global.root, id);
     if (!record) throw new EngineFailure(`bulwark: container ${id} was not created by Bulwark (no record in ${config.stateDir}); refusing to run it unhardened`);
     const spec = loadBundle(record.bundle).spec;
-    const profile = loadProfile(directorySource(config.profileDir), record.profile);
+    const profile = this.loaders.profile(config.profileDir, record.profile);
     return { config, record, spec, profile };
   }
 
@@ -315,18 +401,18 @@ export class Engine {
     return harden(spec, processOnly, this.hostFactsFor(spec));
   }
 
-  private exec(inv: RuncInvocation, argv: string[]): number {
+  private exec(inv: RuncInvocation, argv: string[]): Outcome {
     const { spec, profile, record } = this.containerContext(inv);
     const findings: Finding[] = [];
     const newArgv = [...argv];
     const processFile = inv.options.process as string | undefined;
     if (processFile) {
-      const text = readFileSync(processFile, 'utf8');
+      const text = readFileSync(this.resolvePath(processFile), 'utf8');
       const proc = parseJson(text) as unknown as NonNullable<Spec['process']>;
       const result = this.hardenProcess({ ...spec, process: proc }, profile);
       findings.push(...result.findings);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
-      if (result.findings.some((f) => f.action === 'fix')) writeFileAtomic(processFile, stringifyJson(result.spec.process) + '\n', 0o600);
+      if (result.findings.some((f) => f.action === 'fix')) writeFileAtomic(this.resolvePath(processFile), stringifyJson(result.spec.process) + '\n', 0o600);
     }
     // Inline flags runc applies on top of the container's (hardened) process.
     const caps = inv.options.cap;
@@ -347,16 +433,17 @@ export class Engine {
     if (inv.options.user !== undefined && profile.rules.process.runAsNonRoot.action === 'deny' && /^0(:|$)/.test(String(inv.options.user))) {
       throw new EngineFailure(`bulwark: denied by profile ${profile.name}: exec --user 0 (runAsNonRoot)`);
     }
-    return this.execRuntime(record.runtime, newArgv, inv);
+    return this.handOver(record.runtime, newArgv, inv);
   }
 
-  private update(inv: RuncInvocation, argv: string[]): number {
+  private update(inv: RuncInvocation, argv: string[]): Outcome {
+    const resourcesFile = inv.options.resources as string | undefined;
+    if (resourcesFile === '-' && this.ctx.served) return { kind: 'cold', reason: 'update -r - reads the caller\'s stdin' };
     const { spec, profile, record } = this.containerContext(inv);
     const newArgv = [...argv];
-    const resourcesFile = inv.options.resources as string | undefined;
     let requested: NonNullable<NonNullable<Spec['linux']>['resources']> = {};
     if (resourcesFile) {
-      const text = resourcesFile === '-' ? readFileSync(0, 'utf8') : readFileSync(resourcesFile, 'utf8');
+      const text = resourcesFile === '-' ? readFileSync(0, 'utf8') : readFileSync(this.resolvePath(resourcesFile), 'utf8');
       requested = parseJson(text) as typeof requested;
     }
     const num = (flag: string) => (typeof inv.options[flag] === 'string' ? parseUpdateNumber(inv.options[flag] as string) : undefined);
@@ -392,7 +479,7 @@ export class Engine {
       const kept = newArgv.slice(0, inv.commandIndex + 1);
       newArgv.splice(0, newArgv.length, ...kept, '--resources', file, ...argv.slice(idIndex));
     }
-    return this.execRuntime(record.runtime, newArgv, inv);
+    return this.handOver(record.runtime, newArgv, inv);
   }
 
   /** runc's features, plus what Bulwark adds (its annotations) and enforces. */

@@ -1,5 +1,5 @@
-// Process entry of the runtime engine (started by the native launcher for create, run, exec,
-// update and features). Never touches process.stdout/stderr on the success path: during create
+// Process entry of the cold path: the runtime engine started by the native launcher for create,
+// run, exec, update and features when no warm service answers (src/service/). Never touches process.stdout/stderr on the success path: during create
 // and exec those are the container's own pipes.
 import { writeSync } from 'node:fs';
 import { loadNative } from '../native/index.js';
@@ -14,8 +14,9 @@ const stderr = (text: string) => {
 };
 
 async function main(): Promise<number> {
+  const native = loadNative();
   const engine = new Engine({
-    native: loadNative(),
+    native,
     env: process.env,
     cwd: process.cwd(),
     argv0: process.env.BULWARK_LAUNCHER_ARGV0 ?? process.argv[1] ?? 'bulwark-runtime',
@@ -30,7 +31,16 @@ async function main(): Promise<number> {
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
     },
   });
-  return engine.run(process.argv.slice(2));
+  const outcome = await engine.run(process.argv.slice(2));
+  switch (outcome.kind) {
+    case 'exec':
+      return native.execve(outcome.path, outcome.argv, outcome.env, outcome.keepFds);
+    case 'exit':
+      return outcome.code;
+    case 'cold':
+      // Only a served engine answers `cold`; this one is the cold path itself.
+      throw new Error(`unexpected cold outcome: ${outcome.reason}`);
+  }
 }
 
 main().then(

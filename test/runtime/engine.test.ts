@@ -20,7 +20,7 @@ interface ExecCall {
   keepFds: number[];
 }
 
-function fakeNative(calls: ExecCall[]): EngineNative {
+function fakeNative(): EngineNative {
   return {
     cgroupMode: () => 'v2',
     seccompActions: () => ['SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_LOG', 'SCMP_ACT_ALLOW', 'SCMP_ACT_NOTIFY'],
@@ -31,10 +31,6 @@ function fakeNative(calls: ExecCall[]): EngineNative {
     },
     rlimits: () => ({ RLIMIT_NOFILE: { soft: 1024n, hard: 1048576n }, RLIMIT_NPROC: { soft: 4096n, hard: 96364n } }),
     probeUserNamespaces: () => ({ supported: true, idmapMounts: true }),
-    // The real execve never returns; the fake records the call and returns to the test.
-    execve: ((path: string, argv: string[], _env: string[], keepFds: number[]) => {
-      calls.push({ path, argv, keepFds });
-    }) as EngineNative['execve'],
   };
 }
 
@@ -66,7 +62,7 @@ function world(t: Test, spec: Spec = runcSpec(), configExtra = '', argv0 = '/usr
   const stderr: string[] = [];
   const stdout: string[] = [];
   const engine = new Engine({
-    native: fakeNative(calls),
+    native: fakeNative(),
     env: { BULWARK_CONFIG: config, PATH: '/usr/bin:/bin' },
     cwd: dir,
     argv0,
@@ -77,7 +73,11 @@ function world(t: Test, spec: Spec = runcSpec(), configExtra = '', argv0 = '/usr
   });
   return {
     dir, bundle, state, auditLog, logFile: join(dir, 'log.json'), calls, stderr, stdout, engine,
-    run: (a) => engine.run(a),
+    run: async (a) => {
+      const outcome = await engine.run(a);
+      if (outcome.kind === 'exec') calls.push({ path: outcome.path, argv: outcome.argv, keepFds: outcome.keepFds });
+      return outcome.kind === 'exit' ? outcome.code : undefined;
+    },
     audit: () => (existsSync(auditLog) ? readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => parseJson(l) as Record<string, unknown>) : []),
   };
 }

@@ -282,7 +282,6 @@ t.test('engine create: root.path rewritten before the write and audited; idmap-o
         namespaceId: () => ({ dev: 4, ino: 4026531840 }),
         rlimits: () => ({ RLIMIT_NOFILE: { soft: 1024n, hard: 1048576n } }),
         probeUserNamespaces: () => ({ supported: true, idmapMounts: true }),
-        execve: ((_path: string, argv: string[]) => void execs.push(argv)) as never,
         ...native,
       },
       env: { BULWARK_CONFIG: config, PATH: '/usr/bin:/bin' },
@@ -293,7 +292,9 @@ t.test('engine create: root.path rewritten before the write and audited; idmap-o
       stdout: () => undefined,
       capture: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
     });
-    const code = await engine.run(['create', '--bundle', w.bundle, id]);
+    const outcome = await engine.run(['create', '--bundle', w.bundle, id]);
+    if (outcome.kind === 'exec') execs.push(outcome.argv);
+    const code = outcome.kind === 'exit' ? outcome.code : undefined;
     const audit = readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; decision: string; findings: Array<{ rule: string; action: string }> });
     return { code, execs, stderr: stderr.join(''), entry: audit.filter((e) => e.id === id).pop()!, spec: parseJson(readFileSync(join(w.bundle, 'config.json'), 'utf8')) as unknown as Spec };
   };

@@ -1,0 +1,265 @@
+// The warm policy service: the same engine as the cold path, kept loaded in one long-lived
+// process, so a `create` costs the policy work (about a millisecond) instead of a Node start
+// (hundreds). The native launcher connects to <stateDir>/engine.sock, sends its argv and cwd,
+// and gets back what to do: exec the runtime itself (so containerd's descriptors, pid and
+// signals are untouched), exit with Bulwark's error, or run the call cold. The service never
+// execs anything and never touches the caller's stdio.
+//
+// Safety: the socket lives in the root-only state directory with mode 0600, and every peer is
+// checked with SO_PEERCRED (root or the service's own uid). A caller whose Bulwark config or
+// state directory differs from the service's is sent to the cold path, as is any call that
+// needs the caller's stdin or stdout. If the service is down, or dies mid-call, the launcher
+// runs the cold engine: slower, never unhardened.
+import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { BulwarkConfig } from '../host/config.js';
+import type { NativeAddon, PeerCredentials } from '../native/index.js';
+import { collectGarbage } from '../runtime/gc.js';
+import { Engine } from '../runtime/engine.js';
+import type { Outcome } from '../runtime/engine.js';
+import { IdAllocator, resolvePool } from '../state/ids.js';
+import { cachingLoaders } from './cache.js';
+import { decodeRequest, encodeReply, takeFrame } from './protocol.js';
+import type { ServiceReply, ServiceRequest } from './protocol.js';
+
+export const SOCKET_NAME = 'engine.sock';
+
+/** A caller that has not sent its request by then is dropped. */
+const REQUEST_DEADLINE_MS = 10_000;
+/** Garbage collection runs off the hot path: after a create, at most this often. */
+const GC_INTERVAL_MS = 30_000;
+
+export type ServiceNative = Pick<NativeAddon, 'peerCredentials'> & ConstructorParameters<typeof Engine>[0]['native'];
+
+export interface ServiceOptions {
+  native: ServiceNative;
+  /** The environment the service was started with: its BULWARK_CONFIG and BULWARK_STATE_DIR. */
+  env: NodeJS.ProcessEnv;
+  /** Default <stateDir>/engine.sock. */
+  socketPath?: string;
+  /** A listening descriptor handed over by systemd (LISTEN_FDS), instead of binding a path. */
+  listenFd?: number;
+  /** One line per notable event (start, refused peers, GC problems). */
+  log: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface RunningService {
+  socketPath: string | null;
+  server: Server;
+  stats: { served: number; cold: number; refused: number; errors: number; cacheHits: number; cacheMisses: number };
+  close(): Promise<void>;
+}
+
+export function defaultSocketPath(config: BulwarkConfig): string {
+  return join(config.stateDir, SOCKET_NAME);
+}
+
+/** The descriptor behind a connected net.Socket (libuv's pipe handle exposes it on Linux). */
+function socketFd(socket: Socket): number | null {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
+/** Is something already answering on `path`? */
+function answering(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Remove a stale socket file from an earlier run; refuse to replace anything else. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new Error(`bulwark: ${path} exists and is not a socket; refusing to replace it`);
+  if (await answering(path)) throw new Error(`bulwark: a service is already listening on ${path}`);
+  unlinkSync(path);
+}
+
+export async function startService(opts: ServiceOptions): Promise<RunningService> {
+  const now = opts.now ?? (() => new Date());
+  const loaders = cachingLoaders();
+  const config = loaders.config(opts.env); // a broken config stops the service from starting
+  const socketPath = opts.listenFd === undefined ? opts.socketPath ?? defaultSocketPath(config) : null;
+  const stats = { served: 0, cold: 0, refused: 0, errors: 0, cacheHits: 0, cacheMisses: 0 };
+  const own = { config: opts.env.BULWARK_CONFIG ?? '', stateDir: opts.env.BULWARK_STATE_DIR ?? '' };
+  const myUid = process.getuid?.() ?? 0;
+
+  let lastGc = 0;
+  let gcTimer: NodeJS.Timeout | null = null;
+  const collect = () => {
+    gcTimer = null;
+    lastGc = Date.now();
+    try {
+      const c = loaders.config(opts.env);
+      const text = (p: string) => {
+        try {
+          return readFileSync(p, 'utf8');
+        } catch {
+          return null;
+        }
+      };
+      const pool = resolvePool(c.idPool, text('/etc/subuid'), text('/etc/subgid'));
+      const report = collectGarbage({ stateDir: c.stateDir, allocator: new IdAllocator(c.stateDir, pool), native: opts.native.unmount ? { unmount: opts.native.unmount } : null });
+      for (const p of report.problems) opts.log(`gc: ${p}`);
+    } catch (e) {
+      opts.log(`gc: ${(e as Error).message}`);
+    }
+  };
+  /** After a create: collect soon, but never more than once per interval, and after replying. */
+  const scheduleGc = () => {
+    if (gcTimer) return;
+    gcTimer = setTimeout(collect, Math.max(0, lastGc + GC_INTERVAL_MS - Date.now()));
+    gcTimer.unref();
+  };
+
+  async function answer(request: ServiceRequest, peer: PeerCredentials): Promise<ServiceReply> {
+    if (request.configEnv !== own.config || request.stateDirEnv !== own.stateDir) {
+      return { kind: 'cold', reason: 'the caller uses another Bulwark configuration than the service' };
+    }
+    const stderr: string[] = [];
+    const engine = new Engine({
+      native: opts.native,
+      env: opts.env,
+      cwd: request.cwd,
+      argv0: request.argv0,
+      now,
+      stderr: (text) => void stderr.push(text),
+      stdout: () => {
+        throw new Error('a served call cannot write to the caller\'s stdout');
+      },
+      capture: () => Promise.reject(new Error('a served call cannot run commands')),
+      callerPid: peer.pid,
+      served: true,
+      loaders,
+    });
+    const outcome: Outcome = await engine.run(request.args);
+    if (outcome.kind === 'exec') {
+      if (['create', 'run', 'restore'].includes(request.args.find((a) => !a.startsWith('-')) ?? '')) scheduleGc();
+      return { kind: 'exec', path: outcome.path, argv: outcome.argv };
+    }
+    if (outcome.kind === 'exit') return { kind: 'exit', code: outcome.code, message: stderr.join('') };
+    return outcome;
+  }
+
+  function serve(socket: Socket): void {
+    const fd = socketFd(socket);
+    let peer: PeerCredentials;
+    try {
+      if (fd === null) throw new Error('no descriptor');
+      peer = opts.native.peerCredentials(fd);
+    } catch (e) {
+      stats.refused++;
+      opts.log(`refused a caller whose credentials cannot be read: ${(e as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    // The peer's pid is how GC recognises a create in progress; 0 means it is outside our pid
+    // namespace, and such a caller gets the cold path (which knows its own pid).
+    if ((peer.uid !== 0 && peer.uid !== myUid) || peer.pid <= 0) {
+      stats.refused++;
+      opts.log(`refused pid ${peer.pid} uid ${peer.uid}: only root callers in this pid namespace are served`);
+      socket.destroy();
+      return;
+    }
+    let buf = Buffer.alloc(0);
+    let handled = false;
+    const deadline = setTimeout(() => socket.destroy(), REQUEST_DEADLINE_MS);
+    socket.on('error', () => undefined); // a caller that went away; nothing to tell it
+    socket.on('data', (chunk: Buffer) => {
+      if (handled) return;
+      buf = Buffer.concat([buf, chunk]);
+      let frame;
+      try {
+        frame = takeFrame(buf);
+      } catch (e) {
+        handled = true;
+        clearTimeout(deadline);
+        stats.errors++;
+        opts.log(`dropped a malformed request: ${(e as Error).message}`);
+        socket.destroy();
+        return;
+      }
+      if (!frame) return;
+      handled = true;
+      clearTimeout(deadline);
+      let request: ServiceRequest;
+      try {
+        request = decodeRequest(frame.strings);
+      } catch (e) {
+        stats.errors++;
+        opts.log(`dropped a malformed request: ${(e as Error).message}`);
+        socket.destroy();
+        return;
+      }
+      answer(request, peer).then(
+        (reply) => {
+          if (reply.kind === 'cold') stats.cold++;
+          else stats.served++;
+          socket.end(encodeReply(reply));
+        },
+        (e: unknown) => {
+          // The engine reports its own failures; reaching here is a bug. Fail closed.
+          stats.errors++;
+          const message = `bulwark: internal error in the policy service: ${e instanceof Error ? e.message : String(e)}\n`;
+          opts.log(message.trim());
+          socket.end(encodeReply({ kind: 'exit', code: 1, message }));
+        },
+      );
+    });
+  }
+
+  const server = createServer({ allowHalfOpen: true }, serve);
+  if (socketPath) {
+    mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+    await clearStaleSocket(socketPath);
+    const oldMask = process.umask(0o177); // the socket is born 0600: no window for other users
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(socketPath, () => resolve());
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    chmodSync(socketPath, 0o600);
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd: opts.listenFd! }, () => resolve());
+    });
+  }
+  opts.log(`bulwark policy service listening on ${socketPath ?? `fd ${opts.listenFd}`} (state ${config.stateDir})`);
+
+  return {
+    socketPath,
+    server,
+    get stats() {
+      return { ...stats, cacheHits: loaders.stats.hits, cacheMisses: loaders.stats.misses };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (gcTimer) clearTimeout(gcTimer);
+        server.close(() => resolve());
+        if (socketPath) {
+          try {
+            unlinkSync(socketPath);
+          } catch {
+            // already gone
+          }
+        }
+      }),
+  };
+}
