@@ -135,6 +135,8 @@ t.test('kata configuration: the proxy hardens Create and Exec for a shim that ne
     const status = statusFields(readIfExists(out('sandbox')));
     t.equal(status.NoNewPrivs, '1', 'inside: NoNewPrivs 1');
     t.equal(capBit(status.CapBnd ?? '0', CAP_NET_RAW), 0n, 'inside: CAP_NET_RAW not in the bounding set');
+    t.equal(status.Seccomp, '2', 'inside: a seccomp filter (the kata profile keeps it)');
+    t.match(readIfExists(hardener.auditLog), new RegExp(`"id":"${sandbox.id}".*"profile":"kata".*"decision":"allow"`), 'Bulwark audited the create under profile kata');
   });
 
   await t.test('Exec: the process spec is hardened before the real shim sees it', async (t) => {
@@ -175,6 +177,7 @@ t.test('kata configuration: the proxy hardens Create and Exec for a shim that ne
     const state = await execa('/usr/sbin/runc', ['--root', runcRoot, 'state', denied.id], { reject: false });
     t.not(state.exitCode, 0, 'runc never saw the container');
     t.notOk(existsSync(out('denied')), 'the real shim never opened its stdio');
+    t.match(readIfExists(hardener.auditLog), new RegExp(`"id":"${denied.id}".*"decision":"deny"`), 'the refusal is in Bulwark\'s audit log');
   });
 
   // Memory of the resident proxy after a pod's worth of calls: reported, not asserted (it varies

@@ -31,7 +31,7 @@ t.test('cliHardener: argv, stdin, verdicts', async (t) => {
 
   next = { stdout: Buffer.from('{"args":["sh"],"noNewPrivileges":true}') };
   const e = await h.exec('c1', '/b/c1', new TextEncoder().encode('{"args":["sh"]}'));
-  t.same(calls.at(-1), { file: '/opt/bulwark/bin/bulwark', args: ['harden-process', '--id', 'c1', '--bundle', '/b/c1', '--profile', 'kata'], stdin: '{"args":["sh"]}' });
+  t.same(calls.at(-1), { file: '/opt/bulwark/bin/bulwark', args: ['harden-process', '--bundle', '/b/c1', '--profile', 'kata'], stdin: '{"args":["sh"]}' });
   t.ok(e.ok && Buffer.from(e.value).toString() === '{"args":["sh"],"noNewPrivileges":true}', 'hardened JSON from stdout');
 
   next = { code: 1, stderr: 'bulwark: denied by profile kata: x\n' };
