@@ -1,0 +1,50 @@
+// The few fields of containerd's shim task API (containerd.task.v2.Task and containerd.task.v3.Task,
+// same messages) that the proxy must read or rewrite:
+//   CreateTaskRequest  { string id = 1; string bundle = 2; ... }              read only
+//   ExecProcessRequest { string id = 1; string exec_id = 2; ...; google.protobuf.Any spec = 7; }
+//   google.protobuf.Any { string type_url = 1; bytes value = 2; }
+// containerd marshals the exec's runtime-spec Process into the Any as JSON (typeurl falls back to
+// JSON for Go types that are not protobuf messages) under the URL below.
+import { getBytes, getString, lenField, readFields, replaceField } from './ttrpc/proto.js';
+import type { Field } from './ttrpc/proto.js';
+
+export const TASK_SERVICES: ReadonlySet<string> = new Set(['containerd.task.v2.Task', 'containerd.task.v3.Task']);
+
+/** runtime-spec major version 1; containerd registers specs.Process under this URL. */
+export const PROCESS_TYPE_URL = /^(types\.containerd\.io\/)?opencontainers\/runtime-spec\/1\/Process$/;
+
+export interface CreateTask {
+  id: string;
+  bundle: string;
+}
+
+export function decodeCreateTask(payload: Uint8Array): CreateTask {
+  const fields = readFields(payload);
+  return { id: getString(fields, 1), bundle: getString(fields, 2) };
+}
+
+export interface ExecProcess {
+  id: string;
+  execId: string;
+  /** Absent when the request carries no spec. */
+  spec?: { typeUrl: string; value: Uint8Array; fields: readonly Field[] };
+  fields: readonly Field[];
+}
+
+export function decodeExecProcess(payload: Uint8Array): ExecProcess {
+  const fields = readFields(payload);
+  const any = getBytes(fields, 7);
+  const result: ExecProcess = { id: getString(fields, 1), execId: getString(fields, 2), fields };
+  if (any !== undefined) {
+    const anyFields = readFields(any);
+    result.spec = { typeUrl: getString(anyFields, 1), value: getBytes(anyFields, 2) ?? new Uint8Array(0), fields: anyFields };
+  }
+  return result;
+}
+
+/** The exec request with the spec's JSON replaced; every other field (and the Any's type_url) kept byte for byte. */
+export function withProcessSpec(exec: ExecProcess, json: Uint8Array): Uint8Array {
+  if (!exec.spec) throw new Error('exec request has no spec');
+  const any = replaceField(exec.spec.fields, 2, lenField(2, json));
+  return replaceField(exec.fields, 7, lenField(7, any));
+}
