@@ -61,10 +61,11 @@ t.test('a profile without its runtime fails closed; a foreign name is refused', 
   t.match(o.stderr, /expected containerd-shim-bulwark\[-PROFILE\]-v2/);
 });
 
-t.test('kata: Kata\'s shim by default, `start` refused (nothing would harden), other actions pass through', async (t) => {
-  const start = await run('containerd-shim-bulwark-kata-v2', START);
+t.test('kata: Kata\'s shim by default, `start` in exec mode refused (nothing would harden), other actions pass through', async (t) => {
+  // Proxy mode, the Kata default, is tested in test/shim/launcher.test.ts and integration/shim/.
+  const start = await run('containerd-shim-bulwark-kata-v2', START, { BULWARK_SHIM_MODE: 'exec' });
   t.equal(start.exitCode, 1);
-  t.match(start.stderr, /profile kata: hardening the bundle before Kata's shim starts is not implemented; refusing/);
+  t.match(start.stderr, /profile kata: Kata's shim never calls runc, so exec mode cannot harden it; refusing/);
   t.equal(start.stdout, '');
   const del = await run('containerd-shim-bulwark-kata-v2', ['-namespace', 'k8s.io', '-id', 'abc', '-bundle', '/b', 'delete']);
   t.equal(del.exitCode, 0, del.stderr);
