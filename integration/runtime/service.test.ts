@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Spec } from '../../src/spec/index.js';
+import { execa } from 'execa';
 import { BulwarkHarness } from '../lib/bulwark.js';
+import { repoRoot } from '../lib/paths.js';
 import { capabilitySets, makeBundle, parseIdMap, parseProbeOutput, setCapabilities, setNoNewPrivileges } from '../lib/index.js';
 import type { SelfReport } from '../lib/index.js';
 
@@ -109,6 +111,14 @@ t.test('a service that answers garbage or hangs up: cold path, hardened', async 
     t.equal(run.result.exitCode, 0, `${name}: container ran`);
     t.equal(run.report?.status.NoNewPrivs, '1', `${name}: NoNewPrivs 1 inside`);
   }
+});
+
+t.test('bulwark doctor says whether the service answers', async (t) => {
+  const doctor = () => execa(join(repoRoot, 'bin', 'bulwark'), ['doctor'], { reject: false, env: { BULWARK_CONFIG: bulwark.configPath }, stdin: 'ignore' });
+  t.match((await doctor()).stdout, /^\[warn\]\s+policy service: nothing listens on .*engine\.sock/m, 'down: a warning');
+  const service = await bulwark.startService();
+  t.match((await doctor()).stdout, /^\[ok\]\s+policy service: listening on .*engine\.sock/m, 'up: ok');
+  await service.stop();
 });
 
 t.test('BULWARK_SERVICE=off skips a running service', async (t) => {
