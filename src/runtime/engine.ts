@@ -335,7 +335,8 @@ export class Engine {
         hardenedSha256: sha256(hardenedText),
       });
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
-      writeHardenedConfig(loaded, result.spec);
+      // Audit mode hands the input back as it came: leave the file (and its bytes) alone.
+      if (result.spec !== loaded.spec) writeHardenedConfig(loaded, result.spec);
       if (!runtime) return null;
       const record: GcRecord = {
         id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString(),

@@ -298,3 +298,39 @@ t.test('state directory permissions', async (t) => {
   chmodSync(w.state, 0o700);
   t.ok(existsSync(join(w.state, 'ids', 'pods')), 'ID allocation recorded');
 });
+
+t.test('audit mode refuses nothing: deny findings are audited, the config runs as it came', async (t) => {
+  const spec = { ...runcSpec(), process: { ...runcSpec().process!, cwd: '/proc/self/fd/7' } };
+  const w = world(t, spec, 'defaultProfile: audit\n');
+  const before = readFileSync(join(w.bundle, 'config.json'), 'utf8');
+  t.equal(await w.run(['create', '--bundle', w.bundle, 'c1']), undefined, 'handed over');
+  t.equal(w.calls.length, 1);
+  t.equal(readFileSync(join(w.bundle, 'config.json'), 'utf8'), before, 'nothing rewritten');
+  const [entry] = w.audit();
+  t.match(entry, { profile: 'audit', mode: 'audit', decision: 'allow' });
+  t.ok((entry!.findings as Array<{ action: string; path: string }>).some((f) => f.action === 'deny' && /process\.cwd/.test(f.path)), 'the would-be denial is in the audit log');
+});
+
+t.test('harden-only (shims that run the container themselves): hardened and audited, no record, no runtime needed', async (t) => {
+  const w = world(t, runcSpec(), 'runtimes:\n  runc: { paths: [/nonexistent/runc] }\n');
+  t.equal(w.engine.hardenBundle(w.bundle, 'k1'), 0);
+  t.equal(bundleConfig(w).process?.noNewPrivileges, true, 'hardened in place');
+  t.match(w.audit()[0], { event: 'harden', runtime: 'shim', decision: 'allow' });
+  t.notOk(existsSync(join(w.state, 'containers')), 'no runtime record');
+  const denied = world(t, readFixture('privileged-pod.json'));
+  t.equal(denied.engine.hardenBundle(denied.bundle, 'k2'), 1);
+  t.match(denied.stderr.join(''), /^bulwark: denied by profile baseline: /);
+});
+
+t.test('harden-process: a process is hardened against the bundle container\'s profile', async (t) => {
+  const w = world(t);
+  const proc = { ...runcSpec().process!, noNewPrivileges: false, capabilities: { bounding: ['CAP_CHOWN', 'CAP_NET_RAW'], effective: ['CAP_CHOWN', 'CAP_NET_RAW'], permitted: ['CAP_CHOWN', 'CAP_NET_RAW'] } };
+  const out = w.engine.hardenProcessText(w.bundle, stringifyJson(proc));
+  t.equal(out.code, 0);
+  const hardened = JSON.parse(out.text!);
+  t.equal(hardened.noNewPrivileges, true);
+  t.same(hardened.capabilities.bounding, ['CAP_CHOWN'], 'CAP_NET_RAW dropped');
+  const bad = w.engine.hardenProcessText(w.bundle, '{"args": [');
+  t.equal(bad.code, 1);
+  t.equal(bad.text, undefined);
+});
