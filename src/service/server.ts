@@ -17,6 +17,8 @@ import { dirname, join } from 'node:path';
 import type { BulwarkConfig } from '../host/config.js';
 import type { NativeAddon, PeerCredentials } from '../native/index.js';
 import { collectGarbage } from '../runtime/gc.js';
+import { writeDefaultRuntime } from '../runtime/records.js';
+import { chooseRuntime } from '../runtime/select-runtime.js';
 import { Engine } from '../runtime/engine.js';
 import type { Outcome } from '../runtime/engine.js';
 import { IdAllocator, resolvePool } from '../state/ids.js';
@@ -96,6 +98,13 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const loaders = cachingLoaders();
   const config = loaders.config(opts.env); // a broken config stops the service from starting
   const socketPath = opts.listenFd === undefined ? opts.socketPath ?? defaultSocketPath(config) : null;
+  try {
+    // The launcher routes calls for containers it has no record of (list, spec, --version) by
+    // this file; without it, they go to the first runc found until the first create.
+    writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
+  } catch (e) {
+    opts.log(`default runtime: ${(e as Error).message}`);
+  }
   const stats = { served: 0, cold: 0, refused: 0, errors: 0, cacheHits: 0, cacheMisses: 0 };
   const own = { config: opts.env.BULWARK_CONFIG ?? '', stateDir: opts.env.BULWARK_STATE_DIR ?? '' };
   const myUid = process.getuid?.() ?? 0;

@@ -79,6 +79,7 @@ const bundleSpec = (w: World) => parseJson(readFileSync(join(w.bundle, 'config.j
 t.test('create is hardened by the service, which answers with the runtime argv to exec', async (t) => {
   const w = await world(t);
   t.equal(statSync(w.socket).mode & 0o777, 0o600, 'socket is root-only');
+  t.match(readFileSync(join(w.state, 'default-runtime.argv'), 'utf8'), /\/runc\0$/, 'the default runtime is recorded at start, for the launcher\'s pass-through');
   const reply = await w.request(['--root', '/run/r', 'create', '--bundle', 'bundle', 'c1']);
   t.match(reply, { kind: 'exec', path: /\/runc$/ });
   if (reply?.kind !== 'exec') return;
