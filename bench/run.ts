@@ -3,6 +3,8 @@
 // rsvg-convert is installed). Settings (environment):
 //   BENCH_SAMPLES        rounds of each container scenario (default 10)
 //   BENCH_CHEAP_SAMPLES  rounds of the cheap pass-through calls state and --version (default 10x)
+//   BENCH_CTR_SAMPLES    rounds of ctr run --rm and ctr task exec through containerd (default
+//                        BENCH_SAMPLES)
 //   BENCH_MICRO_TIME     ms of measuring per micro task (default 300)
 //   BENCH_ONLY           micro | lifecycle (default: both)
 //   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this
