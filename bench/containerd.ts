@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availability, bulwarkBin, bulwarkRuntime, IMAGE, importImage, startContainerd } from '../integration/containerd/lib.js';
 import type { Containerd } from '../integration/containerd/lib.js';
-import { armInfo, emptySamples, newId, removeCgroups, roundOrder, short, version } from './lib/lab.js';
+import { armInfo, CGROUP_PARENT, emptySamples, newId, removeCgroups, roundOrder, short, version } from './lib/lab.js';
 import type { Arm, Lab } from './lib/lab.js';
 import { startService } from './lib/service.js';
 import type { RunningService } from './lib/service.js';
@@ -89,7 +89,7 @@ async function stopInstance(instance: Instance): Promise<string[]> {
 function runOnce(lab: Lab, arm: CtrArm, scenario: string): number {
   const id = newId(scenario, arm.key);
   arm.instance.containerd.track(NS, id);
-  const ms = lab.time(arm, ['run', '--rm', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/bulwark-test/${id}`, ...arm.runFlags, IMAGE, id, '/bin/true']);
+  const ms = lab.time(arm, ['run', '--rm', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/${CGROUP_PARENT}/${id}`, ...arm.runFlags, IMAGE, id, '/bin/true']);
   removeCgroups(id);
   return ms;
 }
@@ -125,7 +125,7 @@ export async function containerdScenarios(lab: Lab, options: LifecycleOptions, v
     if (arms.length === 0) return { scenarios, skipped, version: version('/usr/bin/containerd') };
 
     const notes = [
-      `A private containerd (${version('/usr/bin/containerd')}), overlayfs snapshotter, the offline busybox image of the integration tests; every container gets its own id and cgroup /bulwark-test/<id>. Timed: the whole ctr client process (ctr start-up, container and snapshot, shim start, runtime create/start/delete, exit, cleanup).`,
+      `A private containerd (${version('/usr/bin/containerd')}), overlayfs snapshotter, the offline busybox image of the integration tests; every container gets its own id and cgroup /bulwark-bench/<id>. Timed: the whole ctr client process (ctr start-up, container and snapshot, shim start, runtime create/start/delete, exit, cleanup).`,
       'Binary mode is `ctr run --runc-binary bin/bulwark-runtime` (the runc shim with BinaryName, as `bulwark install containerd --mode binary` sets it for CRI); shim mode is `--runtime io.containerd.bulwark.v2` (bin/containerd-shim-bulwark-v2 on containerd\'s PATH, as `--mode shim` installs it). Per HOST-NOTES, containerd 1.6 makes four runtime calls for a `ctr run --rm`: create (Bulwark\'s engine), start, delete, delete --force (the launcher).',
     ];
     if (instances.length > 1) notes.push('A variant with its own Bulwark configuration (the warm service) runs in its own containerd, started the same way; the runc arm runs in the first.');
@@ -163,7 +163,7 @@ export async function containerdScenarios(lab: Lab, options: LifecycleOptions, v
     for (const arm of arms) {
       const id = newId('ctr-exec', arm.key);
       arm.instance.containerd.track(NS, id);
-      lab.time(arm, ['run', '-d', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/bulwark-test/${id}`, ...arm.runFlags, IMAGE, id]);
+      lab.time(arm, ['run', '-d', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/${CGROUP_PARENT}/${id}`, ...arm.runFlags, IMAGE, id]);
       execContainers.push({ arm, id });
     }
     let execSeq = 0;

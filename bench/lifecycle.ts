@@ -6,7 +6,7 @@
 //
 // Everything created here is private and removed again: a temp work directory (Bulwark's config,
 // state dir and audit log, each runtime's --root, pid files), bundles from the integration
-// harness, and one absolute cgroup per container (/bulwark-test/<id>, removed after each sample).
+// harness, and one absolute cgroup per container (/bulwark-bench/<id>, removed after each sample).
 // A container is only ever force-deleted by the id we gave it, under the --root we gave it.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -170,7 +170,10 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
     }
 
     if (want('passthrough')) {
-      scenarios.push(await passThroughScenario(lab, options, bareRunc('pt'), bulwarkOn('pt', runcConfig, runc, 'Bulwark launcher → runc'), join(lab.work, 'state-runc')));
+      // BENCH_EXTRA_LAUNCHER: another build of the launcher, measured next to bin/bulwark-runtime.
+      const extra = process.env.BENCH_EXTRA_LAUNCHER;
+      const others = extra ? [{ ...bulwarkOn('pt', runcConfig, runc, `launcher ${short(extra)} → runc`), key: 'launcher-extra', bin: extra, command: `${short(extra)} --root R (BENCH_EXTRA_LAUNCHER)` }] : [];
+      scenarios.push(await passThroughScenario(lab, options, bareRunc('pt'), bulwarkOn('pt', runcConfig, runc, 'Bulwark launcher → runc'), join(lab.work, 'state-runc'), others));
     }
 
     if (want('exec')) {

@@ -8,6 +8,8 @@
 //   BENCH_MICRO_TIME     ms of measuring per micro task (default 300)
 //   BENCH_ONLY           micro | lifecycle (default: both)
 //   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this
+//   BENCH_EXTRA_LAUNCHER another build of bin/bulwark-runtime, measured next to it in the
+//                        pass-through scenario (before/after comparisons of the launcher)
 //   BENCH_RESULTS        output directory (default bench/results)
 //   BENCH_TMPDIR         where bundles, runtime roots and Bulwark's state go (default /dev/shm
 //                        when it is a tmpfs: on a node, containerd's bundles and runc's root live

@@ -1,6 +1,6 @@
 // The lifecycle scenarios. Each runs in rounds; every arm takes one sample per round, in an order
 // that changes from round to round (lib/lab.ts roundOrder), after one discarded warm-up. Containers get a fresh id (and
-// cgroup /bulwark-test/<id>) per sample and are deleted, cgroups removed, before the next.
+// cgroup /bulwark-bench/<id>) per sample and are deleted, cgroups removed, before the next.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -92,13 +92,14 @@ export async function lifecycleScenario(
  * then `delete` once it is gone. The kill/delete containers are consumed one per sample; to keep
  * them cheap they are created by bare runc from the config Bulwark hardened, with a copy of the
  * record Bulwark wrote (the engine's own writeRecord), which is all the launcher reads.
+ * `others` are more launchers to compare on the same calls (e.g. another build of it).
  */
-export async function passThroughScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwark: Arm, stateDir: string): Promise<ScenarioResult> {
+export async function passThroughScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwark: Arm, stateDir: string, others: readonly Arm[] = []): Promise<ScenarioResult> {
   const { progress } = options;
   const key = 'passthrough';
   const targetBundle = await makeBundle({ args: ['/bin/true'], label: 'bench-pt' });
   const killBundle = await makeBundle({ args: ['/bin/true'], label: 'bench-pt-kill' });
-  const arms = [bare, bulwark];
+  const arms = [bare, bulwark, ...others];
   const steps = ['state', 'kill', 'delete', '--version'];
   const samples = emptySamples(arms, steps);
   const order: string[][] = [];
@@ -182,6 +183,7 @@ export async function execScenario(lab: Lab, options: LifecycleOptions, bare: Ar
   const key = 'exec';
   const bundle = await makeBundle({ args: ['/bin/sleep', '3600'], label: 'bench-exec' });
   const id = bundle.id;
+  writeFileSync(join(bundle.dir, 'config.json'), withCgroup(readFileSync(join(bundle.dir, 'config.json'), 'utf8'), id));
   // containerd builds the --process file from its own (unhardened) copy of the spec.
   const original = parseJson(readFileSync(join(bundle.dir, 'config.json'), 'utf8')) as unknown as Spec;
   const processText = stringifyJson({ ...original.process!, args: ['/bin/true'], terminal: false }) + '\n';

@@ -2,7 +2,7 @@
 // nothing about speed): one round of every scenario, 1 ms per micro task, into a temp directory.
 //   node dist/bench/smoke.js        (as root, after make build; about a minute)
 // Checks that every output is written and complete, and that nothing of ours is left behind:
-// no container cgroups under /bulwark-test/bwb-<pid>-*, no files in its temp directory, no mounts.
+// no container cgroups under /bulwark-bench/bwb-<pid>-*, no files in its temp directory, no mounts.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,7 @@ try {
   check(results.targets.some((t) => t.target.includes('ctr run --rm')), 'the ctr run --rm target');
   // Nothing of ours left: cgroups named after the run's pid, temp dirs, mounts.
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
-    const parent = join('/sys/fs/cgroup', hierarchy, 'bulwark-test');
+    const parent = join('/sys/fs/cgroup', hierarchy, 'bulwark-bench');
     if (!existsSync(parent)) continue;
     for (const leftover of readdirSync(parent).filter((d) => d.startsWith(`bwb-${child}-`))) problems.push(`cgroup left: ${join(parent, leftover)}`);
   }

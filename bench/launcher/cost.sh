@@ -12,6 +12,7 @@
 #                         passing `--root R state c1` through via the container's record, with
 #                         the state directory from the config file (BULWARK_CONFIG), as installed
 #   ..., state dir from env  the same with BULWARK_STATE_DIR set: no config file read
+# Then runc --version and runc list directly vs through the launcher before and now (ratios).
 # Then, per variant: page faults and CPU time (perf stat) and the system calls made before the
 # hand-over (strace), when those tools are installed.
 set -euo pipefail
@@ -113,6 +114,30 @@ for r in $(seq 1 "$rounds"); do
     n=$((n + 1))
   done <"$tmp/out"
 done
+
+# The same launchers in front of the real runc: the ratio the issue's target is about, without
+# Node's spawn overhead in the samples. `list` and `--version` need no container; the launcher
+# finds runc through <state>/default-runtime.argv, as after an install.
+runc=$(for p in /usr/local/sbin/runc /usr/local/bin/runc /usr/sbin/runc /usr/bin/runc; do [ -x "$p" ] && echo "$p" && break; done)
+if [ -n "$runc" ]; then
+  printf '%s\0' "$runc" >"$tmp/state/default-runtime.argv"
+  before=${launchers[1]}
+  echo
+  echo "against $runc ($("$runc" --version | head -1)), $((runs / 5)) runs interleaved:"
+  echo
+  echo "| call | runc | launcher before → runc | ratio | launcher now → runc | ratio |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for r in $(seq 1 "$rounds"); do
+    for c in "--version" "--root $root list"; do
+      # shellcheck disable=SC2086 # $c is a word list
+      "$tmp/spawn" $((runs / 5)) "$runc" $c ::: "$cfg" "$before" $c ::: "$cfg" "${launchers[0]}" $c >"$tmp/out"
+      mapfile -t med < <(awk '{ print $1 }' "$tmp/out")
+      printf '| %s (round %s) | %s | %s | %s | %s | %s |\n' "${c/$root/R}" "$r" "${med[0]}" "${med[1]}" \
+        "$(awk -v a="${med[1]}" -v b="${med[0]}" 'BEGIN { printf "%.3fx", a / b }')" "${med[2]}" \
+        "$(awk -v a="${med[2]}" -v b="${med[0]}" 'BEGIN { printf "%.3fx", a / b }')"
+    done
+  done
+fi
 
 echo
 echo "| binary | bytes | LOAD segments | page faults | CPU (task-clock) | syscalls before the hand-over |"
