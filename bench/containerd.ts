@@ -27,6 +27,8 @@ interface Instance {
   containerd: Containerd;
   service: RunningService | null;
   fifoDir: string;
+  /** Every container id used here: their cgroups are checked again at the end. */
+  ids: string[];
 }
 
 /** One side of a ctr comparison: which containerd, and the flags that choose the runtime. */
@@ -77,18 +79,33 @@ async function startInstance(lab: Lab, variant: BulwarkVariant, env: NodeJS.Proc
   }
   const fifoDir = join(containerd.dir, 'fifo');
   mkdirSync(fifoDir, { recursive: true });
-  return { containerd, service, fifoDir };
+  return { containerd, service, fifoDir, ids: [] };
 }
 
+/** Stop the service and containerd (which removes what is left of our tasks), then our cgroups. */
 async function stopInstance(instance: Instance): Promise<string[]> {
   await instance.service?.stop();
-  return instance.containerd.stop();
+  const left = await instance.containerd.stop();
+  for (const id of instance.ids) {
+    try {
+      removeCgroups(id);
+    } catch (err) {
+      left.push((err as Error).message);
+    }
+  }
+  return left;
+}
+
+function newContainer(arm: CtrArm, scenario: string): string {
+  const id = newId(scenario, arm.key);
+  arm.instance.containerd.track(NS, id);
+  arm.instance.ids.push(id);
+  return id;
 }
 
 /** One `ctr run --rm` of /bin/true with its own id and cgroup; returns ms. */
 function runOnce(lab: Lab, arm: CtrArm, scenario: string): number {
-  const id = newId(scenario, arm.key);
-  arm.instance.containerd.track(NS, id);
+  const id = newContainer(arm, scenario);
   const ms = lab.time(arm, ['run', '--rm', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/${CGROUP_PARENT}/${id}`, ...arm.runFlags, IMAGE, id, '/bin/true']);
   removeCgroups(id);
   return ms;
@@ -161,8 +178,7 @@ export async function containerdScenarios(lab: Lab, options: LifecycleOptions, v
     // of /bin/true in it, interleaved: what an exec probe costs through containerd.
     progress.note('ctr-exec: starting one container per arm');
     for (const arm of arms) {
-      const id = newId('ctr-exec', arm.key);
-      arm.instance.containerd.track(NS, id);
+      const id = newContainer(arm, 'ctr-exec');
       lab.time(arm, ['run', '-d', '--fifo-dir', arm.instance.fifoDir, '--cgroup', `/${CGROUP_PARENT}/${id}`, ...arm.runFlags, IMAGE, id]);
       execContainers.push({ arm, id });
     }

@@ -17,6 +17,7 @@ import { crunWrapperPath, findExecutable } from '../integration/lib/runtimes.js'
 import { Lab, LAUNCHER, newId, NODE, short, version, withCgroup } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';
 import { startService } from './lib/service.js';
+import { matchesFilter } from './lib/stats.js';
 import type { RunningService } from './lib/service.js';
 import { VARIANTS, variantKey } from './lib/variants.js';
 import type { BulwarkVariant } from './lib/variants.js';
@@ -53,7 +54,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
   const { progress } = options;
   const skipped: string[] = [];
   const scenarios: ScenarioResult[] = [];
-  const want = (key: string) => !options.filter || key.includes(options.filter);
+  const want = (key: string) => matchesFilter(key, options.filter);
   const runc = findExecutable('runc');
   const crun = findExecutable('crun');
   const versions: Record<string, string> = {};

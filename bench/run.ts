@@ -7,7 +7,8 @@
 //                        BENCH_SAMPLES)
 //   BENCH_MICRO_TIME     ms of measuring per micro task (default 300)
 //   BENCH_ONLY           micro | lifecycle (default: both)
-//   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this
+//   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this (a
+//                        comma-separated list: any of these)
 //   BENCH_EXTRA_LAUNCHER another build of bin/bulwark-runtime, measured next to it in the
 //                        pass-through scenario (before/after comparisons of the launcher)
 //   BENCH_RESULTS        output directory (default bench/results)
