@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 NODE ?= node
-APT_PACKAGES := runc crun runsc containerd busybox-static golang-github-opencontainers-specs-dev \
+APT_PACKAGES := runc crun runsc containerd busybox-static golang-github-opencontainers-specs-dev musl-tools \
 	              qemu-system-x86 cpio kmod gcc make g++ python3 libc6-dev jq
 SPEC_SCHEMA_DIR ?= /usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
 

@@ -58,6 +58,8 @@ export interface LifecycleOptions {
   samples: number;
   /** Rounds of the cheap pass-through calls `state` and `--version`. */
   cheapSamples: number;
+  /** Rounds of `ctr run --rm` and `ctr task exec` through containerd. */
+  ctrSamples: number;
   progress: Progress;
   /** Only scenarios whose key contains this. */
   filter?: string;

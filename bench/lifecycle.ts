@@ -6,7 +6,7 @@
 //
 // Everything created here is private and removed again: a temp work directory (Bulwark's config,
 // state dir and audit log, each runtime's --root, pid files), bundles from the integration
-// harness, and one absolute cgroup per container (/bulwark-test/<id>, removed after each sample).
+// harness, and one absolute cgroup per container (/bulwark-bench/<id>, removed after each sample).
 // A container is only ever force-deleted by the id we gave it, under the --root we gave it.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -16,6 +16,12 @@ import { repoRoot } from '../integration/lib/paths.js';
 import { crunWrapperPath, findExecutable } from '../integration/lib/runtimes.js';
 import { Lab, LAUNCHER, newId, NODE, short, version, withCgroup } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';
+import { startService } from './lib/service.js';
+import { matchesFilter } from './lib/stats.js';
+import type { RunningService } from './lib/service.js';
+import { VARIANTS, variantKey } from './lib/variants.js';
+import type { BulwarkVariant } from './lib/variants.js';
+import { containerdScenarios, containerdStepCount } from './containerd.js';
 import type { LifecycleOptions, LifecycleReport, MemoryResult, ScenarioResult } from './lifecycle-types.js';
 import { execScenario, hardeningCostScenario, lifecycleScenario, measureMemory, passThroughScenario, simpleScenario } from './scenarios.js';
 
@@ -25,20 +31,30 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BULWARK_') && !k.startsWith('NODE_OPTIONS')));
 }
 
-export function lifecycleStepCount(options: Pick<LifecycleOptions, 'samples' | 'cheapSamples'>): number {
+const BULWARK_CLI = join(repoRoot, 'bin', 'bulwark');
+
+export function lifecycleStepCount(options: Pick<LifecycleOptions, 'samples' | 'cheapSamples' | 'ctrSamples'>): number {
   const lifecycle = 2 * (options.samples + 1) + options.samples;
   const pt = Math.floor(options.cheapSamples / 10) + options.samples;
   const exec = options.samples;
+  const ctr = containerdStepCount(options.ctrSamples);
   const features = options.samples;
   const reference = options.samples;
-  return lifecycle + pt + exec + features + reference + 1;
+  return lifecycle + pt + exec + ctr + features + reference + 1;
+}
+
+/** How one Bulwark variant is called on one configuration: its config file and environment. */
+interface VariantSetup {
+  variant: BulwarkVariant;
+  config: string;
+  env: NodeJS.ProcessEnv;
 }
 
 export async function runLifecycle(options: LifecycleOptions): Promise<LifecycleReport> {
   const { progress } = options;
   const skipped: string[] = [];
   const scenarios: ScenarioResult[] = [];
-  const want = (key: string) => !options.filter || key.includes(options.filter);
+  const want = (key: string) => matchesFilter(key, options.filter);
   const runc = findExecutable('runc');
   const crun = findExecutable('crun');
   const versions: Record<string, string> = {};
@@ -49,14 +65,51 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
   versions.node = process.version;
 
   const lab = new Lab();
+  const services: RunningService[] = [];
+  const unavailable = new Set<BulwarkVariant>();
   try {
     const env = cleanEnv();
-    const writeConfig = (name: string, extra: string) => {
+    const writeConfig = (name: string, extra: string, stateName = name) => {
       const file = join(lab.work, `${name}.yaml`);
-      writeFileSync(file, `stateDir: ${join(lab.work, `state-${name}`)}\nauditLog: ${join(lab.work, `audit-${name}.jsonl`)}\n${extra}`);
+      writeFileSync(file, `stateDir: ${join(lab.work, `state-${stateName}`)}\nauditLog: ${join(lab.work, `audit-${stateName}.jsonl`)}\n${extra}`);
       return file;
     };
     const runcConfig = writeConfig('runc', '');
+    // Every variant of one configuration shares its state directory (records, ID blocks), as on
+    // one node with or without the service. A variant's service starts at first use; one that
+    // does not start is skipped everywhere, with the reason.
+    const setups = new Map<string, VariantSetup[]>();
+    const variantSetups = async (name: string, extra: string): Promise<VariantSetup[]> => {
+      const known = setups.get(name);
+      if (known) return known;
+      const list: VariantSetup[] = [];
+      for (const variant of VARIANTS) {
+        if (unavailable.has(variant)) continue;
+        const socket = join(lab.work, `svc-${name}${variant.suffix}.sock`);
+        const config = variant.suffix === '' ? join(lab.work, `${name}.yaml`) : writeConfig(`${name}${variant.suffix}`, `${extra}${variant.config(socket)}`, name);
+        const armEnv = { ...env, ...variant.env(socket), BULWARK_CONFIG: config };
+        if (variant.service) {
+          progress.note(`starting the policy service${variant.label}`);
+          const started = await startService(BULWARK_CLI, variant.service(socket), armEnv, socket, join(lab.work, `svc-${name}${variant.suffix}.log`));
+          if (typeof started === 'string') {
+            unavailable.add(variant);
+            skipped.push(`Bulwark${variant.label}: ${started}`);
+            continue;
+          }
+          services.push(started);
+        }
+        list.push({ variant, config, env: armEnv });
+      }
+      setups.set(name, list);
+      return list;
+    };
+    /** One Bulwark arm per available variant of config `name` (written before, without variant lines). */
+    const bulwarkArms = async (name: string, rootName: string, cleanupBin: string, label: string): Promise<Arm[]> =>
+      (await variantSetups(name, '')).map(({ variant, config, env: armEnv }) => ({
+        key: variantKey('bulwark', variant), label: `${label}${variant.label}`, bin: LAUNCHER, global: ['--root', root(rootName)], env: armEnv,
+        command: `bin/bulwark-runtime --root R (BULWARK_CONFIG=${basename(config)}${variant.service ? `; bin/bulwark ${variant.service('S').join(' ')}` : ''})`,
+        cleanup: { bin: cleanupBin, global: ['--root', root(rootName)] },
+      }));
     const root = (name: string) => join(lab.work, `root-${name}`);
     const bareRunc = (name: string, label = 'runc'): Arm => ({
       key: 'runc', label, bin: runc, global: ['--root', root(name)], env,
@@ -67,6 +120,10 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       command: `bin/bulwark-runtime --root R (BULWARK_CONFIG=${basename(config)})`, cleanup: { bin: cleanupBin, global: ['--root', root(name)] },
     });
 
+    // Find out now which variants work here (a service that does not start is skipped, with the
+    // reason, before any containerd is configured for it).
+    await variantSetups('runc', '');
+
     if (want('lifecycle-runc')) {
       scenarios.push(await lifecycleScenario(
         lab, options, 'lifecycle-runc',
@@ -76,7 +133,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
           '`runc, hardened config` is bare runc given the config.json Bulwark wrote: Bulwark − it = the tool\'s own cost; it − runc = the cost of the hardening itself (user namespace, seccomp filter, masked paths).',
         ],
         bareRunc('lc-runc'),
-        bulwarkOn('lc-runc', runcConfig, runc, 'Bulwark → runc'),
+        await bulwarkArms('runc', 'lc-runc', runc, 'Bulwark → runc'),
         { ...bareRunc('lc-runc-hard', 'runc, hardened config'), key: 'runc-hardened' },
       ));
     }
@@ -107,19 +164,27 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
         scenarios.push(await lifecycleScenario(
           lab, options, 'lifecycle-crun', 'create + start + delete of a busybox /bin/true container on crun', notes,
           bareCrun('lc-crun', direct ? 'crun' : 'crun (hybrid-host wrapper)', 'crun'),
-          { ...bulwarkOn('lc-crun', crunConfig, crunBin, 'Bulwark → crun'), command: 'bin/bulwark-runtime --root R (BULWARK_CONFIG=crun.yaml: defaultRuntime crun)' },
+          [{ ...bulwarkOn('lc-crun', crunConfig, crunBin, 'Bulwark → crun'), command: 'bin/bulwark-runtime --root R (BULWARK_CONFIG=crun.yaml: defaultRuntime crun)' }],
           bareCrun('lc-crun-hard', 'crun, hardened config', 'crun-hardened'),
         ));
       }
     }
 
     if (want('passthrough')) {
-      scenarios.push(await passThroughScenario(lab, options, bareRunc('pt'), bulwarkOn('pt', runcConfig, runc, 'Bulwark launcher → runc'), join(lab.work, 'state-runc')));
+      // BENCH_EXTRA_LAUNCHER: another build of the launcher, measured next to bin/bulwark-runtime.
+      const extra = process.env.BENCH_EXTRA_LAUNCHER;
+      const others = extra ? [{ ...bulwarkOn('pt', runcConfig, runc, `launcher ${short(extra)} → runc`), key: 'launcher-extra', bin: extra, command: `${short(extra)} --root R (BENCH_EXTRA_LAUNCHER)` }] : [];
+      scenarios.push(await passThroughScenario(lab, options, bareRunc('pt'), bulwarkOn('pt', runcConfig, runc, 'Bulwark launcher → runc'), join(lab.work, 'state-runc'), others));
     }
 
     if (want('exec')) {
-      scenarios.push(await execScenario(lab, options, bareRunc('exec'), bulwarkOn('exec', runcConfig, runc, 'Bulwark → runc')));
+      scenarios.push(await execScenario(lab, options, bareRunc('exec'), await bulwarkArms('runc', 'exec', runc, 'Bulwark → runc')));
     }
+
+    const ctr = await containerdScenarios(lab, options, VARIANTS.filter((v) => !unavailable.has(v)), env, want);
+    scenarios.push(...ctr.scenarios);
+    skipped.push(...ctr.skipped);
+    if (ctr.version) versions.containerd = ctr.version;
 
     if (want('features')) {
       scenarios.push(await simpleScenario(
@@ -185,12 +250,11 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       scenarios,
       memory,
       skipped,
-      notMeasured: [
-        '`ctr run --rm` through a private containerd, plain runc handler vs the Bulwark handler (binary mode and shim mode): not measured yet: needs the containerd handler (issue 5).',
-      ],
+      notMeasured: [],
       versions,
     };
   } finally {
+    for (const service of services) await service.stop();
     lab.cleanupAll();
   }
 }

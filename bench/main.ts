@@ -53,6 +53,7 @@ function environment(): Environment {
 export async function main(tmpNote: string): Promise<number> {
   const samples = intFromEnv('BENCH_SAMPLES', 10, 1);
   const cheapSamples = intFromEnv('BENCH_CHEAP_SAMPLES', samples * 10, 1);
+  const ctrSamples = intFromEnv('BENCH_CTR_SAMPLES', samples, 1);
   const microTimeMs = intFromEnv('BENCH_MICRO_TIME', 300, 1);
   const only = process.env.BENCH_ONLY ?? '';
   if (!['', 'micro', 'lifecycle'].includes(only)) throw new Error(`BENCH_ONLY=${only}: expected micro or lifecycle`);
@@ -65,14 +66,14 @@ export async function main(tmpNote: string): Promise<number> {
   env.tempDir = tmpNote;
   const doMicro = only !== 'lifecycle';
   const doLifecycle = only !== 'micro';
-  const progress = new Progress((doMicro ? microTaskCount() : 0) + (doLifecycle ? lifecycleStepCount({ samples, cheapSamples }) : 0));
-  progress.log(`bench: ${samples} rounds per container scenario, ${cheapSamples} for cheap calls, ${microTimeMs} ms per micro task; load ${env.loadAverageStart}`);
+  const progress = new Progress((doMicro ? microTaskCount() : 0) + (doLifecycle ? lifecycleStepCount({ samples, cheapSamples, ctrSamples }) : 0));
+  progress.log(`bench: ${samples} rounds per container scenario, ${ctrSamples} through containerd, ${cheapSamples} for cheap calls, ${microTimeMs} ms per micro task; load ${env.loadAverageStart}`);
 
   installAbortHandlers(() => progress.log('bench: interrupted; stopping after the current sample and cleaning up'));
   // Lifecycle first: every sample there includes a fork of this process, which costs more the
   // more memory it holds, and the micro part leaves tens of thousands of samples behind.
   env.benchRssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
-  const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, progress, filter }) : null;
+  const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, ctrSamples, progress, filter }) : null;
   const micro = doMicro ? await runMicro({ timeMs: microTimeMs, progress, filter }) : null;
   env.loadAverageEnd = loadNow();
   env.runtimes = lifecycle?.versions ?? {};
@@ -83,7 +84,7 @@ export async function main(tmpNote: string): Promise<number> {
     startedAt: env.date,
     durationS: (Date.now() - started) / 1000,
     environment: env,
-    options: { samples, cheapSamples, microTimeMs, only: only || 'all', filter: filter ?? null },
+    options: { samples, cheapSamples, ctrSamples, microTimeMs, only: only || 'all', filter: filter ?? null },
     micro,
     lifecycle,
     targets: [],

@@ -20,7 +20,7 @@ import type { NativeAddon } from '../src/native/index.js';
 import { benchConfigs, benchHost } from './lib/inputs.js';
 import { checkpoint } from './lib/abort.js';
 import type { Progress } from './lib/progress.js';
-import { summarize } from './lib/stats.js';
+import { matchesFilter, summarize } from './lib/stats.js';
 
 export interface MicroResult {
   group: 'profile' | 'config' | 'pass' | 'chain' | 'io' | 'native';
@@ -223,7 +223,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
     defs.push({ group: 'io', name: 'loadConfig bundle: O_NOFOLLOW read + parse + schema (cri)', config: 'cri', fn: () => loadBundle(bundle) });
 
     addNativeTasks(defs, work, criSpec, skipped, cleanups);
-    const selected = options.filter ? defs.filter((d) => d.name.includes(options.filter!)) : defs;
+    const selected = defs.filter((d) => matchesFilter(d.name, options.filter));
     options.progress.addTotal(selected.length - microTaskCount());
     const results = await runTasks(selected, options);
     void sink;

@@ -15,11 +15,13 @@ const PALETTE: Record<string, string> = {
   bare: '#4477aa',
   bulwark: '#cc3311',
   hardened: '#228833',
+  warm: '#ee7733',
   other: '#aa3377',
 };
 
 function colorOf(armKey: string): string {
   if (armKey.includes('hardened')) return PALETTE.hardened!;
+  if (armKey.includes('warm')) return PALETTE.warm!;
   if (armKey.includes('bulwark') || armKey.includes('launcher')) return PALETTE.bulwark!;
   if (armKey === 'runc' || armKey === 'crun' || armKey === 'true') return PALETTE.bare!;
   return PALETTE.other!;
@@ -74,7 +76,7 @@ export function renderSvg(report: LifecycleReport, subtitle: string): string {
   parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">Bulwark lifecycle benchmarks: every sample, log time axis (ms)</text>`);
   parts.push(`<text x="10" y="38" fill="#555">${esc(subtitle)}</text>`);
   // legend
-  const legend: Array<[string, string]> = [['bare runtime', PALETTE.bare!], ['through Bulwark', PALETTE.bulwark!], ['bare runtime, Bulwark\'s hardened config', PALETTE.hardened!], ['reference', PALETTE.other!]];
+  const legend: Array<[string, string]> = [['bare runtime', PALETTE.bare!], ['through Bulwark', PALETTE.bulwark!], ['warm service', PALETTE.warm!], ['bare runtime, Bulwark\'s hardened config', PALETTE.hardened!], ['reference', PALETTE.other!]];
   let lx = 10;
   for (const [text, color] of legend) {
     parts.push(`<rect x="${lx}" y="48" width="12" height="12" fill="${color}" fill-opacity="0.35" stroke="${color}"/>`);

@@ -3,9 +3,14 @@
 // rsvg-convert is installed). Settings (environment):
 //   BENCH_SAMPLES        rounds of each container scenario (default 10)
 //   BENCH_CHEAP_SAMPLES  rounds of the cheap pass-through calls state and --version (default 10x)
+//   BENCH_CTR_SAMPLES    rounds of ctr run --rm and ctr task exec through containerd (default
+//                        BENCH_SAMPLES)
 //   BENCH_MICRO_TIME     ms of measuring per micro task (default 300)
 //   BENCH_ONLY           micro | lifecycle (default: both)
-//   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this
+//   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this (a
+//                        comma-separated list: any of these)
+//   BENCH_EXTRA_LAUNCHER another build of bin/bulwark-runtime, measured next to it in the
+//                        pass-through scenario (before/after comparisons of the launcher)
 //   BENCH_RESULTS        output directory (default bench/results)
 //   BENCH_TMPDIR         where bundles, runtime roots and Bulwark's state go (default /dev/shm
 //                        when it is a tmpfs: on a node, containerd's bundles and runc's root live

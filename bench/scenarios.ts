@@ -1,6 +1,6 @@
 // The lifecycle scenarios. Each runs in rounds; every arm takes one sample per round, in an order
 // that changes from round to round (lib/lab.ts roundOrder), after one discarded warm-up. Containers get a fresh id (and
-// cgroup /bulwark-test/<id>) per sample and are deleted, cgroups removed, before the next.
+// cgroup /bulwark-bench/<id>) per sample and are deleted, cgroups removed, before the next.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -39,15 +39,19 @@ function lifecycleSample(lab: Lab, arm: Arm, bundle: Bundle, configText: string,
   }
 }
 
-/** Bare runtime vs Bulwark on it vs the bare runtime given Bulwark's hardened config. */
+/**
+ * Bare runtime vs Bulwark on it (one arm per Bulwark variant; the first one's hardened config is
+ * the one the third arm uses) vs the bare runtime given Bulwark's hardened config.
+ */
 export async function lifecycleScenario(
   lab: Lab, options: LifecycleOptions, key: string, title: string, notes: string[],
-  bare: Arm, bulwark: Arm, hardenedArm: Arm,
+  bare: Arm, bulwarkArms: readonly Arm[], hardenedArm: Arm,
 ): Promise<ScenarioResult> {
   const { progress } = options;
   const bundles = new Map<string, Bundle>();
+  const bulwark = bulwarkArms[0]!;
   try {
-    for (const arm of [bare, bulwark, hardenedArm]) bundles.set(arm.key, await makeBundle({ args: ['/bin/true'], label: `bench-${key}-${arm.key}` }));
+    for (const arm of [bare, ...bulwarkArms, hardenedArm]) bundles.set(arm.key, await makeBundle({ args: ['/bin/true'], label: `bench-${key}-${arm.key}` }));
     const original = readFileSync(join(bundles.get(bare.key)!.dir, 'config.json'), 'utf8');
     // Warm-up (discarded): page cache, Node's compile cache; it also yields Bulwark's hardened config.
     progress.note(`${key}: warm-up`);
@@ -56,10 +60,11 @@ export async function lifecycleScenario(
     const hardened = own.text;
     if (own.changed) notes = [...notes, `\`${hardenedArm.label}\` uses Bulwark's config with root.path set back to the bundle's own rootfs: Bulwark's idmapped view of the rootfs belongs to the container it was mounted for (mounting it is part of Bulwark's own cost).`];
     lifecycleSample(lab, bare, bundles.get(bare.key)!, original, key);
+    for (const arm of bulwarkArms.slice(1)) lifecycleSample(lab, arm, bundles.get(arm.key)!, original, key);
     lifecycleSample(lab, hardenedArm, bundles.get(hardenedArm.key)!, hardened, key);
     progress.step(`${key}: warm-up`);
 
-    const arms = [bare, bulwark, hardenedArm];
+    const arms = [bare, ...bulwarkArms, hardenedArm];
     const steps = ['create', 'start', 'start→exit', 'delete', 'total'];
     const samples = emptySamples(arms, steps);
     const order: string[][] = [];
@@ -87,13 +92,14 @@ export async function lifecycleScenario(
  * then `delete` once it is gone. The kill/delete containers are consumed one per sample; to keep
  * them cheap they are created by bare runc from the config Bulwark hardened, with a copy of the
  * record Bulwark wrote (the engine's own writeRecord), which is all the launcher reads.
+ * `others` are more launchers to compare on the same calls (e.g. another build of it).
  */
-export async function passThroughScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwark: Arm, stateDir: string): Promise<ScenarioResult> {
+export async function passThroughScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwark: Arm, stateDir: string, others: readonly Arm[] = []): Promise<ScenarioResult> {
   const { progress } = options;
   const key = 'passthrough';
   const targetBundle = await makeBundle({ args: ['/bin/true'], label: 'bench-pt' });
   const killBundle = await makeBundle({ args: ['/bin/true'], label: 'bench-pt-kill' });
-  const arms = [bare, bulwark];
+  const arms = [bare, bulwark, ...others];
   const steps = ['state', 'kill', 'delete', '--version'];
   const samples = emptySamples(arms, steps);
   const order: string[][] = [];
@@ -167,17 +173,23 @@ export async function passThroughScenario(lab: Lab, options: LifecycleOptions, b
   }
 }
 
-/** `exec` of /bin/true in a running container (what an exec probe does), bare vs Bulwark. */
-export async function execScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwark: Arm): Promise<ScenarioResult> {
+/**
+ * `exec` of /bin/true in a running container (what an exec probe does), bare vs Bulwark (one arm
+ * per variant; they share the state directory, so every arm finds the record of the container
+ * the first one created).
+ */
+export async function execScenario(lab: Lab, options: LifecycleOptions, bare: Arm, bulwarkArms: readonly Arm[]): Promise<ScenarioResult> {
   const { progress } = options;
   const key = 'exec';
   const bundle = await makeBundle({ args: ['/bin/sleep', '3600'], label: 'bench-exec' });
   const id = bundle.id;
+  writeFileSync(join(bundle.dir, 'config.json'), withCgroup(readFileSync(join(bundle.dir, 'config.json'), 'utf8'), id));
   // containerd builds the --process file from its own (unhardened) copy of the spec.
   const original = parseJson(readFileSync(join(bundle.dir, 'config.json'), 'utf8')) as unknown as Spec;
   const processText = stringifyJson({ ...original.process!, args: ['/bin/true'], terminal: false }) + '\n';
   const processFile = join(lab.work, 'exec-process.json');
-  const arms = [bare, bulwark];
+  const bulwark = bulwarkArms[0]!;
+  const arms = [bare, ...bulwarkArms];
   const steps = ['exec'];
   const samples = emptySamples(arms, steps);
   const order: string[][] = [];

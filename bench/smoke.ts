@@ -2,7 +2,7 @@
 // nothing about speed): one round of every scenario, 1 ms per micro task, into a temp directory.
 //   node dist/bench/smoke.js        (as root, after make build; about a minute)
 // Checks that every output is written and complete, and that nothing of ours is left behind:
-// no container cgroups under /bulwark-test/bwb-<pid>-*, no files in its temp directory, no mounts.
+// no container cgroups under /bulwark-bench/bwb-<pid>-*, no files in its temp directory, no mounts.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'bulwark-bench-smoke-tmp-'));
 chmodSync(scratch, 0o711); // container root is mapped to an unprivileged host ID: it must traverse
 try {
   const run = spawnSync(process.execPath, [join(repoRoot, 'dist', 'bench', 'run.js')], {
-    env: { ...process.env, BENCH_SAMPLES: '1', BENCH_CHEAP_SAMPLES: '1', BENCH_MICRO_TIME: '1', BENCH_RESULTS: out, BENCH_TMPDIR: scratch },
+    env: { ...process.env, BENCH_SAMPLES: '1', BENCH_CHEAP_SAMPLES: '1', BENCH_CTR_SAMPLES: '1', BENCH_MICRO_TIME: '1', BENCH_RESULTS: out, BENCH_TMPDIR: scratch },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
   });
@@ -33,17 +33,22 @@ try {
   check((results.micro?.results.length ?? 0) >= 50, `micro: ${results.micro?.results.length} tasks`);
   for (const m of results.micro?.results ?? []) check(m.samplesMs.length > 0 && m.p50Ms > 0, `micro ${m.name}: no samples`);
   const keys = results.lifecycle?.scenarios.map((s) => s.key) ?? [];
-  for (const key of ['lifecycle-runc', 'passthrough', 'exec', 'features', 'reference']) check(keys.includes(key), `scenario ${key} missing`);
+  const ctrSkipped = results.lifecycle?.skipped.some((l) => l.startsWith('ctr-run')) ?? false;
+  for (const key of ['lifecycle-runc', 'passthrough', 'exec', 'features', 'reference', ...(ctrSkipped ? [] : ['ctr-run', 'ctr-exec'])]) check(keys.includes(key), `scenario ${key} missing`);
+  for (const key of ['ctr-run', 'ctr-exec']) {
+    const arms = results.lifecycle?.scenarios.find((s) => s.key === key)?.arms.map((a) => a.key) ?? [];
+    if (!ctrSkipped) check(['runc', 'bulwark', 'bulwark-shim'].every((k) => arms.includes(k)), `${key}: arms ${arms.join(', ')}`);
+  }
   for (const s of results.lifecycle?.scenarios ?? []) {
     for (const arm of s.arms) for (const step of s.steps) check((s.samples[arm.key]?.[step]?.length ?? 0) > 0, `${s.key}/${arm.key}/${step}: no samples`);
   }
   check(results.targets.length >= 5, 'targets');
   check(readFileSync(join(out, 'results.md'), 'utf8').includes('## Targets'), 'results.md');
   check(readFileSync(join(out, 'lifecycle.svg'), 'utf8').startsWith('<svg'), 'lifecycle.svg');
-  check(results.lifecycle?.notMeasured.some((l) => l.includes('issue 5')), 'the ctr run --rm line');
+  check(results.targets.some((t) => t.target.includes('ctr run --rm')), 'the ctr run --rm target');
   // Nothing of ours left: cgroups named after the run's pid, temp dirs, mounts.
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
-    const parent = join('/sys/fs/cgroup', hierarchy, 'bulwark-test');
+    const parent = join('/sys/fs/cgroup', hierarchy, 'bulwark-bench');
     if (!existsSync(parent)) continue;
     for (const leftover of readdirSync(parent).filter((d) => d.startsWith(`bwb-${child}-`))) problems.push(`cgroup left: ${join(parent, leftover)}`);
   }

@@ -2,12 +2,12 @@
 // container still alive so it can be force-deleted, and the small helpers around containers
 // (wait for exit, per-container cgroup, ids). Everything it creates lives in one private work
 // directory; a container is only ever force-deleted by the id we gave it, under our --root.
-import { chmodSync, closeSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeTestCgroups } from '../../integration/lib/cgroups.js';
-import { cgroupParent, repoRoot } from '../../integration/lib/paths.js';
+import { removeCgroupTree } from '../../integration/containerd/lib.js';
+import { repoRoot } from '../../integration/lib/paths.js';
 import { parseJson, stringifyJson } from '../../src/json/lossless.js';
 import type { Spec } from '../../src/spec/index.js';
 import { checkpoint } from './abort.js';
@@ -31,6 +31,14 @@ export interface Arm extends ArmInfo {
 
 
 export const LAUNCHER = join(repoRoot, 'bin', 'bulwark-runtime');
+
+/**
+ * The cgroup parent of the benchmark's containers: /bulwark-bench/<id>. Not the tests'
+ * /bulwark-test: tests running in parallel remove that parent when they end, and a runtime
+ * creating a child under it at that moment fails with ENOENT. The parent stays for the whole run
+ * and is removed, when empty, at the end.
+ */
+export const CGROUP_PARENT = 'bulwark-bench';
 export const NODE = process.execPath;
 
 /** Runs commands, times them, and remembers every container still alive. */
@@ -90,6 +98,7 @@ export class Lab {
     for (const id of [...this.live.keys()]) this.forceDelete(id);
     unmountUnder(this.work);
     rmSync(this.work, { recursive: true, force: true });
+    removeCgroupParent();
   }
 
   /** Between samples: stop here (throwing Aborted) if the user asked to. */
@@ -111,9 +120,22 @@ export function unmountUnder(dir: string): void {
   for (const point of points) spawnSync('umount', ['--lazy', point], { stdio: 'ignore' });
 }
 
+/** Remove /bulwark-bench/<id> (and anything empty below it) in every hierarchy; throws if busy. */
 export function removeCgroups(id: string): void {
-  const leftovers = removeTestCgroups(id);
+  if (!/^[A-Za-z0-9_.-]+$/.test(id) || id === '.' || id === '..') throw new Error(`refusing to remove cgroups of ${JSON.stringify(id)}`);
+  const leftovers = removeCgroupTree(`/${CGROUP_PARENT}/${id}`);
   if (leftovers.length > 0) throw new Error(`cgroups of ${id} are still busy: ${leftovers.join(', ')}`);
+}
+
+/** Remove the empty parent /bulwark-bench of every hierarchy (another run's containers keep it). */
+function removeCgroupParent(): void {
+  for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
+    try {
+      rmdirSync(join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT));
+    } catch {
+      // absent, or not empty
+    }
+  }
 }
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
@@ -145,7 +167,7 @@ export function readPid(file: string): number {
 /** The config text with this container's own cgroup; the container id is the cgroup's name. */
 export function withCgroup(text: string, id: string): string {
   const spec = parseJson(text) as unknown as Spec;
-  return stringifyJson({ ...spec, linux: { ...spec.linux, cgroupsPath: `/${cgroupParent}/${id}` } }) + '\n';
+  return stringifyJson({ ...spec, linux: { ...spec.linux, cgroupsPath: `/${CGROUP_PARENT}/${id}` } }) + '\n';
 }
 
 /**

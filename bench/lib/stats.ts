@@ -2,6 +2,11 @@
 // nearest ranks (the same definition as numpy's default), so p50 of an even sample is the mean
 // of the middle two. Nothing here knows about milliseconds: callers pass one unit throughout.
 
+/** BENCH_FILTER: a comma-separated list of substrings; a name matches when it contains any. */
+export function matchesFilter(name: string, filter: string | undefined): boolean {
+  return !filter || filter.split(',').some((f) => f !== '' && name.includes(f));
+}
+
 export interface Summary {
   n: number;
   min: number;

@@ -103,6 +103,8 @@ export interface ContainerdOptions {
   bulwarkConfig?: string;
   /** Write profiles here first (name -> YAML); profileDir then is a copy of profiles/ plus these. */
   profiles?: Record<string, string>;
+  /** Extra environment for containerd (and so for its shims and the runtimes they call). */
+  env?: Record<string, string>;
 }
 
 export interface Containerd {
@@ -110,6 +112,8 @@ export interface Containerd {
   address: string;
   ttrpcAddress: string;
   configText: string;
+  /** Bulwark's config file, the BULWARK_CONFIG of containerd and everything it starts. */
+  bulwarkConfig: string;
   auditLog: string;
   pid: number;
   ctr(args: string[], opts?: { timeout?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
@@ -208,7 +212,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   const auditLog = join(dir, 'audit.jsonl');
   const bulwarkConfig = join(dir, 'bulwark.yaml');
   writeFileSync(bulwarkConfig, `stateDir: ${dir}/bulwark-state\nauditLog: ${auditLog}\nprofileDir: ${profileDir}\n${options.bulwarkConfig ?? ''}`);
-  const env = { ...process.env, BULWARK_CONFIG: bulwarkConfig, PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+  const env = { ...process.env, ...options.env, BULWARK_CONFIG: bulwarkConfig, PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
   delete (env as Record<string, unknown>).BULWARK_STATE_DIR;
 
   const install = await execa(bulwarkBin, ['install', 'containerd', '--config', configFile, '--shim-dir', bin, ...(options.installArgs ?? [])], { env, reject: false });
@@ -334,7 +338,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     const pid = line ? Number(line.trim().split(/\s+/)[1]) : NaN;
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   };
-  return { dir, address, ttrpcAddress, configText, auditLog, pid, ctr, taskPid, track: (ns, id) => void tracked.push([ns, id]), log, stop };
+  return { dir, address, ttrpcAddress, configText, bulwarkConfig, auditLog, pid, ctr, taskPid, track: (ns, id) => void tracked.push([ns, id]), log, stop };
 }
 
 /** Import IMAGE into namespace `ns`. */

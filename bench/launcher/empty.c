@@ -1,0 +1,5 @@
+/* A libc's static start-up and exit, nothing else. */
+int main(void)
+{
+	return 0;
+}
