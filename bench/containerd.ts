@@ -16,7 +16,7 @@ import { armInfo, CGROUP_PARENT, emptySamples, newId, removeCgroups, roundOrder,
 import type { Arm, Lab } from './lib/lab.js';
 import { startService } from './lib/service.js';
 import type { RunningService } from './lib/service.js';
-import { variantKey } from './lib/variants.js';
+import { serviceSocket, variantKey } from './lib/variants.js';
 import type { BulwarkVariant } from './lib/variants.js';
 import type { LifecycleOptions, ScenarioResult } from './lifecycle-types.js';
 
@@ -59,12 +59,12 @@ function ctrArm(instance: Instance, key: string, label: string, runFlags: string
 }
 
 async function startInstance(lab: Lab, variant: BulwarkVariant, env: NodeJS.ProcessEnv): Promise<Instance | string> {
-  const socket = join(lab.work, `ctd-svc${variant.suffix}.sock`);
-  const containerd = await startContainerd({ installArgs: ['--mode', 'shim'], bulwarkConfig: variant.config(socket), env: variant.env(socket) });
+  const containerd = await startContainerd({ installArgs: ['--mode', 'shim'], env: variant.env });
+  const socket = serviceSocket(join(containerd.dir, 'bulwark-state'));
   let service: RunningService | null = null;
   try {
     if (variant.service) {
-      const started = await startService(bulwarkBin, variant.service(socket), { ...env, ...variant.env(socket), BULWARK_CONFIG: containerd.bulwarkConfig }, socket, join(containerd.dir, 'service.log'));
+      const started = await startService(bulwarkBin, variant.service, { ...env, ...variant.env, BULWARK_CONFIG: containerd.bulwarkConfig }, socket, join(containerd.dir, 'service.log'));
       if (typeof started === 'string') {
         await containerd.stop();
         return started;

@@ -19,7 +19,7 @@ import type { Arm } from './lib/lab.js';
 import { startService } from './lib/service.js';
 import { matchesFilter } from './lib/stats.js';
 import type { RunningService } from './lib/service.js';
-import { VARIANTS, variantKey } from './lib/variants.js';
+import { serviceSocket, VARIANTS, variantKey } from './lib/variants.js';
 import type { BulwarkVariant } from './lib/variants.js';
 import { containerdScenarios, containerdStepCount } from './containerd.js';
 import type { LifecycleOptions, LifecycleReport, MemoryResult, ScenarioResult } from './lifecycle-types.js';
@@ -85,12 +85,12 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       const list: VariantSetup[] = [];
       for (const variant of VARIANTS) {
         if (unavailable.has(variant)) continue;
-        const socket = join(lab.work, `svc-${name}${variant.suffix}.sock`);
-        const config = variant.suffix === '' ? join(lab.work, `${name}.yaml`) : writeConfig(`${name}${variant.suffix}`, `${extra}${variant.config(socket)}`, name);
-        const armEnv = { ...env, ...variant.env(socket), BULWARK_CONFIG: config };
+        const socket = serviceSocket(join(lab.work, `state-${name}`));
+        const config = variant.suffix === '' ? join(lab.work, `${name}.yaml`) : writeConfig(`${name}${variant.suffix}`, extra, name);
+        const armEnv = { ...env, ...variant.env, BULWARK_CONFIG: config };
         if (variant.service) {
           progress.note(`starting the policy service${variant.label}`);
-          const started = await startService(BULWARK_CLI, variant.service(socket), armEnv, socket, join(lab.work, `svc-${name}${variant.suffix}.log`));
+          const started = await startService(BULWARK_CLI, variant.service, armEnv, socket, join(lab.work, `svc-${name}${variant.suffix}.log`));
           if (typeof started === 'string') {
             unavailable.add(variant);
             skipped.push(`Bulwark${variant.label}: ${started}`);
@@ -107,7 +107,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
     const bulwarkArms = async (name: string, rootName: string, cleanupBin: string, label: string): Promise<Arm[]> =>
       (await variantSetups(name, '')).map(({ variant, config, env: armEnv }) => ({
         key: variantKey('bulwark', variant), label: `${label}${variant.label}`, bin: LAUNCHER, global: ['--root', root(rootName)], env: armEnv,
-        command: `bin/bulwark-runtime --root R (BULWARK_CONFIG=${basename(config)}${variant.service ? `; bin/bulwark ${variant.service('S').join(' ')}` : ''})`,
+        command: `bin/bulwark-runtime --root R (BULWARK_CONFIG=${basename(config)}${variant.service ? `; bin/bulwark ${variant.service.join(' ')}` : ''})`,
         cleanup: { bin: cleanupBin, global: ['--root', root(rootName)] },
       }));
     const root = (name: string) => join(lab.work, `root-${name}`);
