@@ -29,7 +29,7 @@ const ENOSYS = 38;
 
 /** The ABIs a host's kernel runs: the native one first. The profile filters are written for these two. */
 const HOST_ARCHITECTURES: Record<string, Arch[]> = {
-  x86_64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  x86_64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
   aarch64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
 };
 const NATIVE_ARCHITECTURE: Record<string, Arch> = {

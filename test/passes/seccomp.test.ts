@@ -20,7 +20,7 @@ const TEST_DENY = testProfile().rules.seccomp.deny;
 const denyRule = { names: TEST_DENY, action: 'SCMP_ACT_ERRNO', errnoRet: 1 };
 const clone3Rule = { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 };
 const testAllow = { names: ['read', 'write', 'exit', 'exit_group', 'clone', 'execve'], action: 'SCMP_ACT_ALLOW' };
-const X86_64_ALL = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+const X86_64_ALL = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'];
 
 const profileWith = (seccomp: Partial<SeccompRule> = {}) => testProfile({ seccomp });
 const withSeccomp = (seccomp: Seccomp | undefined, bounding?: string[]): Spec => {
@@ -240,7 +240,7 @@ t.test('i386 is left out when the filter checks socket arguments', async (t) => 
     syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 37, op: 'SCMP_CMP_LE' }] }],
   };
   const r = run(withSeccomp(undefined), profileWith({ filter }));
-  t.same(r.spec.linux?.seccomp?.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'], 'socketcall would carry no family check');
+  t.same(r.spec.linux?.seccomp?.architectures, ['SCMP_ARCH_X86_64'], 'socketcall would carry no family check');
 });
 
 t.test('i386 and argument checks on socket calls, in configs\' own filters', async (t) => {
@@ -255,7 +255,7 @@ t.test('i386 and argument checks on socket calls, in configs\' own filters', asy
     { names: ['read'], action: 'SCMP_ACT_ALLOW' }, denyRule,
     { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 38, op: 'SCMP_CMP_NE' }] },
   ]);
-  t.same(r.spec.linux?.seccomp?.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'], 'the narrowed socket rule takes i386 out');
+  t.same(r.spec.linux?.seccomp?.architectures, ['SCMP_ARCH_X86_64'], 'the narrowed socket rule takes i386 out');
 
   const merged = run(withSeccomp({ ...blocksAlg, defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 40, op: 'SCMP_CMP_NE' }] }] }));
   t.same(merged.findings, [{
@@ -285,7 +285,7 @@ t.test('the shipped default filter, injected', async (t) => {
   const r = run(withSeccomp(undefined), profile);
   const seccomp = r.spec.linux!.seccomp!;
   t.same(specProblems(r.spec), [], 'valid runtime-spec config');
-  t.same(seccomp.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32']);
+  t.same(seccomp.architectures, ['SCMP_ARCH_X86_64']);
   const allowed = new Set(seccomp.syscalls!.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names));
   t.same(baselineDeny.filter((n) => allowed.has(n)), [], 'no deny-listed call allowed');
   t.match(r.findings, [{ message: new RegExp(`added profile filter 'default' \\(${allowed.size} syscalls allowed\\)$`) }]);
