@@ -37,6 +37,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** SIGKILL the call after this many milliseconds (the crash tests' external kill -9). */
   killAfterMs?: number;
+  /** Keep stdout in this file (a created container writes there after the call returned). */
+  stdoutFile?: string;
 }
 
 export class AssuranceEnv {
@@ -82,7 +84,7 @@ export class AssuranceEnv {
   /** `bin/bulwark-runtime --root <root> argv...`, stdout and stderr through files (a container may keep them). */
   async call(argv: string[], options: CallOptions = {}): Promise<CallResult> {
     const n = ++this.calls;
-    const outPath = join(this.io, `${n}.out`);
+    const outPath = options.stdoutFile ?? join(this.io, `${n}.out`);
     const errPath = join(this.io, `${n}.err`);
     const out = openSync(outPath, 'w', 0o600);
     const err = openSync(errPath, 'w', 0o600);
@@ -99,7 +101,7 @@ export class AssuranceEnv {
     } finally {
       closeSync(out);
       closeSync(err);
-      rmSync(outPath, { force: true });
+      if (!options.stdoutFile) rmSync(outPath, { force: true });
       rmSync(errPath, { force: true });
     }
   }
