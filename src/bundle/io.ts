@@ -7,7 +7,7 @@
 // tmpfs under /run) is rebuilt by the engine that recreates it. An fsync pair cost 15-30 ms per
 // create on this disk, several times Bulwark's whole budget.
 import {
-  closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync,
+  closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync,
   renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,8 @@ import { isAbsolute, join } from 'node:path';
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { assertSpec } from '../spec/index.js';
 import type { Spec } from '../spec/index.js';
+import { failpoint } from '../runtime/failpoint.js';
+import type { FailpointName } from '../runtime/failpoint.js';
 
 export class BundleError extends Error {
   override name = 'BundleError';
@@ -86,6 +88,8 @@ export function loadConfigFile(path: string, bundle: string): LoadedConfig {
   } catch (err) {
     throw new BundleError(`${path}: ${(err as Error).message}`);
   }
+  const ambiguous = goKeyAmbiguities(parsed);
+  if (ambiguous.length > 0) throw new BundleError(`${path}: ${ambiguous[0]}`);
   let spec: Spec;
   try {
     spec = assertSpec(parsed);
@@ -94,6 +98,74 @@ export function loadConfigFile(path: string, bundle: string): LoadedConfig {
   }
   checkRootfsLocation(bundle, path, spec);
   return { bundle, path, text, spec, mode };
+}
+
+/**
+ * Field names of the runtime-spec's JSON Schemas (config*.json, defs*.json), all structs together.
+ * test/assurance/go-keys.test.ts checks this list against the schemas the build uses.
+ */
+export const SPEC_FIELD_NAMES: ReadonlySet<string> = new Set(`
+  DNSSearchList access action additionalGids allow allowUnqualifiedDNSQuery allowedAddress ambient anet annotations
+  apparmorProfile architectures args blockIO bounding bps burst capabilities cappedCPU cappedMemory cgroupsPath
+  checkBeforeUpdate classID closID commandLine configureAllowedAddress consoleSize containerID count cpu cpus
+  createContainer createRuntime credentialSpec cwd defaultAction defaultErrnoRet defrouter destination devices
+  disableOOMKiller domain domainname effective enableCMT enableMBM endpointList env errnoRet fileMode flags format gid
+  gidMappings hard hcaHandles hcaObjects height hooks hostID hostname hugepageLimits hyperv hypervisor id idType idle
+  ignoreFlushesDuringBoot image index inheritable initrd intelRdt iops kernel kernelTCP l3CacheSchema layerFolders
+  leafWeight limit limitpriv linkProtection linkname linux listenerMetadata listenerPath lowerLink macAddress major
+  maskedPaths maxShmMemory maximum memBwSchema memory mems milestone minor mountLabel mounts name names namespaces ncpus
+  network networkNamespace networkSharedContainerName noNewPrivileges ociVersion oomScoreAdj op options pageSize
+  parameters path period permitted personality physical pids poststart poststop prestart priorities priority process
+  quota rate rdma readonly readonlyPaths realtimePeriod realtimeRuntime reservation resources rlimits root
+  rootfsPropagation sandboxSize seccomp selinuxLabel servicing shares size soft solaris source startContainer
+  storage swap swappiness syscalls sysctl terminal throttleReadBpsDevice throttleReadIOPSDevice throttleWriteBpsDevice
+  throttleWriteIOPSDevice timeout type uid uidMappings umask unified useHierarchy user username utilityVMPath value
+  valueTwo vm weight weightDevice width windows zos
+`.trim().split(/\s+/));
+
+/**
+ * How Go's encoding/json (runc, runsc) matches an object key to a struct field: exact match
+ * first, else ASCII case-insensitively, with U+017F (long s) matching s and U+212A (Kelvin sign)
+ * matching k.
+ */
+export function goFold(key: string): string {
+  return key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+const FOLDED_FIELDS: ReadonlyMap<string, string> = new Map([...SPEC_FIELD_NAMES].map((name) => [goFold(name), name]));
+
+/** Objects whose keys are data (Go maps), not field names: `annotations`, `sysctl`, `unified`, `rdma`. */
+const MAP_FIELDS: ReadonlySet<string> = new Set(['annotations', 'sysctl', 'unified', 'rdma']);
+
+/**
+ * Keys that Go's decoder would read as a different field than we do. Bulwark reads `process`
+ * exactly, but runc also decodes `"Process"` (or `"proceſſ"`) into the same field, after or
+ * instead of ours: a config with `"process": {...}, "Process": {"capabilities": ...}` would be
+ * hardened in one copy and run with the other. So a key that is not a field name but folds to
+ * one is refused. (Keys that fold to no known field are ignored by runc and by every pass alike.)
+ * Map keys (annotations, sysctls, ...) are data and may differ only in case.
+ */
+export function goKeyAmbiguities(value: unknown, path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => goKeyAmbiguities(item, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  const problems: string[] = [];
+  const isMap = MAP_FIELDS.has(path.slice(path.lastIndexOf('.') + 1));
+  for (const [key, child] of Object.entries(value)) {
+    const where = path ? `${path}.${key}` : key;
+    const field = isMap ? undefined : FOLDED_FIELDS.get(goFold(key));
+    if (field !== undefined && field !== key) {
+      problems.push(`${where}: key "${key}" is not the field "${field}", but runc's JSON decoder would read it as that field; refusing the ambiguous config`);
+    }
+    problems.push(...goKeyAmbiguities(child, where));
+  }
+  return problems;
+}
+
+const SYSTEM_DIRS = new Set(['/etc', '/usr', '/boot', '/root', '/bin', '/sbin', '/lib', '/lib64', '/var', '/run', '/home']);
+const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
+
+function isHostSystemDir(real: string): boolean {
+  return SYSTEM_DIRS.has(real) || SYSTEM_TREES.some((t) => real === t || real.startsWith(`${t}/`));
 }
 
 /**
@@ -111,13 +183,21 @@ function checkRootfsLocation(bundle: string, configPath: string, spec: Spec): vo
     return;
   }
   if (real === '/') throw new BundleError(`${configPath}: root.path ${rootPath} resolves to the host's /`);
+  // The rootfs pass refuses these as literal paths; a symlink to one is the same directory.
+  if (real !== rootPath && isHostSystemDir(real)) throw new BundleError(`${configPath}: root.path ${rootPath} resolves to the host directory ${real}`);
   if (!isAbsolute(rootPath) && real !== bundle && !real.startsWith(`${bundle}/`)) {
     throw new BundleError(`${configPath}: root.path ${rootPath} resolves to ${real}, outside the bundle`);
   }
 }
 
+/** Test crash points around the rename (src/runtime/failpoint.ts). */
+export interface RenameFailpoints {
+  beforeRename: FailpointName;
+  afterRename: FailpointName;
+}
+
 /** Write `text` to `path` atomically; never follows a symlink at `path` (rename replaces it). */
-export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
+export function writeFileAtomic(path: string, text: string, mode = 0o600, points?: RenameFailpoints): void {
   const tmp = `${path}.bulwark-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
@@ -130,12 +210,45 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
     throw err;
   }
   closeSync(fd);
+  if (points) failpoint(points.beforeRename);
   try {
     renameSync(tmp, path);
   } catch (err) {
     unlinkSync(tmp);
     throw err;
   }
+  if (points) failpoint(points.afterRename);
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Temp files a create killed between write and rename left beside config.json (complete but
+ * never renamed: config.json itself was not touched). Only those of processes that are gone.
+ */
+export function removeStaleTemps(configPath: string): string[] {
+  const dir = configPath.slice(0, configPath.lastIndexOf('/')) || '/';
+  const base = configPath.slice(configPath.lastIndexOf('/') + 1);
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(`${base}.`) || !name.endsWith('.tmp')) continue;
+    const m = /\.bulwark-([0-9]+)-[0-9a-f]{8}\.tmp$/.exec(name);
+    if (!m || !/^(orig)?$/.test(name.slice(base.length + 1, m.index)) || !processGone(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch {
+      // raced with another create of this bundle
+    }
+  }
+  return removed;
 }
 
 function exists(path: string): boolean {
@@ -153,6 +266,8 @@ function exists(path: string): boolean {
  */
 export function writeHardenedConfig(loaded: LoadedConfig, spec: Spec): void {
   const orig = `${loaded.path}.orig`;
+  removeStaleTemps(loaded.path);
   if (!exists(orig)) writeFileAtomic(orig, loaded.text, 0o600);
-  writeFileAtomic(loaded.path, stringifyJson(spec) + '\n', loaded.mode || 0o600);
+  failpoint('config.before-write');
+  writeFileAtomic(loaded.path, stringifyJson(spec) + '\n', loaded.mode || 0o600, { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' });
 }

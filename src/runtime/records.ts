@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../bundle/io.js';
 import type { ResolvedRuntime } from './select-runtime.js';
+import { failpoint } from './failpoint.js';
 
 export interface ContainerRecord {
   id: string;
@@ -67,6 +68,7 @@ export function writeRecord(stateDir: string, root: string | undefined, record: 
   writeFileAtomic(join(dir, 'record.json'), JSON.stringify({ ...record, pidFile: pidPath }) + '\n', 0o600);
   const argv = [record.runtime.path, ...record.runtime.args].map((a) => `${a}\0`).join('');
   writeFileAtomic(join(dir, 'runtime.argv'), argv, 0o600);
+  failpoint('record.after-write');
 }
 
 export function readRecord(stateDir: string, root: string | undefined, id: string): ContainerRecord | null {

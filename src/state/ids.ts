@@ -7,6 +7,7 @@ import { mkdirSync, openSync, closeSync, writeSync, readlinkSync, symlinkSync, u
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IdRange } from '../host/types.js';
+import { failpoint } from '../runtime/failpoint.js';
 
 export const BLOCK_SIZE = 65536;
 
@@ -116,6 +117,7 @@ export class IdAllocator {
     const existing = this.lookup(podKey);
     if (existing !== null) return { index: existing, range: blockRange(this.pool, existing), fresh: false };
     const index = this.claimBlock(podKey);
+    failpoint('ids.after-claim');
     try {
       symlinkSync(String(index), join(this.podsDir, keyFile(podKey)));
     } catch (err) {
