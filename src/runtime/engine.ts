@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
 import type { RuncInvocation } from '../cli/runc-args.js';
 import { appendLogLine, denialMessage, formatLogLine } from '../cli/runc-log.js';
-import { loadConfig as loadBundle, writeFileAtomic, writeHardenedConfig } from '../bundle/io.js';
+import { goKeyAmbiguities, loadConfig as loadBundle, writeFileAtomic, writeHardenedConfig } from '../bundle/io.js';
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { loadConfig as loadBulwarkConfig } from '../host/config.js';
 import type { BulwarkConfig } from '../host/config.js';
@@ -192,7 +192,7 @@ export class Engine {
       const loaded = loadBundle(bundle);
       const config = this.config();
       const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
-      const proc = parseJson(processText) as unknown as NonNullable<Spec['process']>;
+      const proc = parseRunnerJson(processText, 'process') as unknown as NonNullable<Spec['process']>;
       const result = this.hardenProcess({ ...loaded.spec, process: proc }, profile);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       return { code: 0, text: stringifyJson(result.spec.process) + '\n' };
@@ -411,7 +411,7 @@ export class Engine {
     const processFile = inv.options.process as string | undefined;
     if (processFile) {
       const text = readFileSync(this.resolvePath(processFile), 'utf8');
-      const proc = parseJson(text) as unknown as NonNullable<Spec['process']>;
+      const proc = parseRunnerJson(text, processFile) as unknown as NonNullable<Spec['process']>;
       const result = this.hardenProcess({ ...spec, process: proc }, profile);
       findings.push(...result.findings);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
@@ -447,7 +447,7 @@ export class Engine {
     let requested: NonNullable<NonNullable<Spec['linux']>['resources']> = {};
     if (resourcesFile) {
       const text = resourcesFile === '-' ? readFileSync(0, 'utf8') : readFileSync(this.resolvePath(resourcesFile), 'utf8');
-      requested = parseJson(text) as typeof requested;
+      requested = parseRunnerJson(text, resourcesFile) as typeof requested;
     }
     const num = (flag: string) => (typeof inv.options[flag] === 'string' ? parseUpdateNumber(inv.options[flag] as string) : undefined);
     const memory = { ...requested.memory };
@@ -527,6 +527,18 @@ function podIdentityForAudit(annotations: Record<string, string> | undefined): R
   const out: Record<string, string> = {};
   for (const k of keys) if (annotations[k] !== undefined) out[k.replace('io.kubernetes.cri.', '')] = annotations[k]!;
   return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * Parse a JSON document the runtime will read too (exec's process, update's resources): a key
+ * that Go's case-insensitive decoder would take for a field other than the one we checked is
+ * refused, exactly as in config.json (src/bundle/io.ts).
+ */
+function parseRunnerJson(text: string, what: string): unknown {
+  const value = parseJson(text);
+  const ambiguous = goKeyAmbiguities(value);
+  if (ambiguous.length > 0) throw new EngineFailure(`bulwark: ${what}: ${ambiguous[0]}`);
+  return value;
 }
 
 /** runc update accepts sizes like 512m; the engine needs bytes to compare with ceilings. */

@@ -1,7 +1,7 @@
 // Which low-level runtime runs a container: the config's default, or one the container names in
 // the io.bulwark.runtime annotation if the config allows it. Each runtime is found by an ordered
 // list of candidate paths; a missing binary is a clear error, never a crash.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { BulwarkConfig } from '../host/config.js';
 
 export const RUNTIME_ANNOTATION = 'io.bulwark.runtime';
@@ -21,7 +21,7 @@ export type Executable = (path: string) => boolean;
 const isExecutable: Executable = (path) => {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile(); // a directory passes X_OK too
   } catch {
     return false;
   }

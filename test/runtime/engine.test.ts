@@ -334,3 +334,23 @@ t.test('harden-process: a process is hardened against the bundle container\'s pr
   t.equal(bad.code, 1);
   t.equal(bad.text, undefined);
 });
+
+t.test('exec and update refuse keys Go would read as another field (smuggled capabilities, limits)', async (t) => {
+  const w = await created(t);
+  const smuggled = `{"args":["sh"],"cwd":"/","noNewPrivileges":true,"Capabilities":{"bounding":["CAP_SYS_ADMIN"]},"capabilities":{"bounding":["CAP_CHOWN"]}}`;
+  writeFileSync(join(w.dir, 'process.json'), smuggled);
+  t.equal(await w.run(['exec', '--process', join(w.dir, 'process.json'), 'c1']), 1);
+  t.match(w.stderr.join(''), /process\.json: .*Capabilities/);
+  writeFileSync(join(w.dir, 'resources.json'), '{"Pids":{"limit":999999},"pids":{"limit":10}}');
+  t.equal(await w.run(['update', '--resources', join(w.dir, 'resources.json'), 'c1']), 1);
+  t.match(w.stderr.join(''), /resources\.json: .*Pids/);
+  t.equal(w.calls.filter((c) => c.argv.includes('exec') || c.argv.includes('update')).length, 0, 'runc never asked');
+});
+
+t.test('a directory where the runtime should be is not a runtime', async (t) => {
+  const w = world(t, runcSpec(), `runtimes:\n  runc: { paths: [${tmpdir()}] }\n`);
+  const before = readFileSync(join(w.bundle, 'config.json'), 'utf8');
+  t.equal(await w.run(['create', '--bundle', w.bundle, 'c1']), 1);
+  t.match(w.stderr.join(''), /low-level runtime runc not found/);
+  t.equal(readFileSync(join(w.bundle, 'config.json'), 'utf8'), before, 'bundle untouched');
+});
