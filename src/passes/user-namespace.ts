@@ -179,6 +179,64 @@ function inheritHostNamespaces(namespaces: NamespaceReference[], rule: Namespace
   return namespaces.filter((e) => !inherited(e));
 }
 
+/**
+ * How a low-level runtime orders its setns(2) calls when a container joins a user namespace by
+ * path and other namespaces by path too. `user-first`: the user namespace, then the others with
+ * only the capabilities it gives, so a namespace the host's user namespace owns fails (EPERM).
+ * `others-first`: every namespace it can as host root, then the user namespace, then the rest.
+ */
+export type JoinOrder = 'user-first' | 'others-first' | 'unknown';
+
+/**
+ * What is known of a runtime's join order, by name and (where it changed) version. crun joins
+ * the others first since 0.14 (2020: "linux: join namespaces before userns"). runc joined the
+ * user namespace first until 1.2.x and tries the others first since 1.3.0 ("nsenter: implement
+ * a two-stage join for setns"); its version must be known to tell.
+ */
+export function runtimeJoinOrder(name: string | undefined, version?: string): JoinOrder {
+  if (name === 'crun') return 'others-first';
+  if (name !== 'runc' || !version) return 'unknown';
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return 'unknown';
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 1 || (major === 1 && minor >= 3) ? 'others-first' : 'user-first';
+}
+
+/** The annotation that picks a container's runtime (src/runtime/select-runtime.ts); the pass only reads it. */
+const RUNTIME_ANNOTATION = 'io.bulwark.runtime';
+const SANDBOX_TYPES: ReadonlyArray<readonly [string, string]> = [
+  ['io.kubernetes.cri.container-type', 'sandbox'],
+  ['io.kubernetes.cri-o.ContainerType', 'sandbox'],
+];
+
+function isCriSandbox(annotations: Record<string, string> | undefined): boolean {
+  return SANDBOX_TYPES.some(([key, value]) => annotations?.[key] === value);
+}
+
+/**
+ * A CNI pod: the CRI (containerd 1.6, and 1.7+/2.x for pods without their own user namespace)
+ * creates the pod's network namespace before the sandbox, owned by the host's user namespace,
+ * and names it by path. The sandbox joins it before it creates the pod's user namespace (fine),
+ * so the pod's user namespace can never own it. Every app container then joins the pod's user
+ * namespace and this network namespace by path: on a `user-first` runtime that setns fails with
+ * EPERM, after the sandbox already runs. This is known from the config alone (no ownership
+ * probe): a namespace that existed before a user namespace cannot belong to it. Returns what to
+ * say at the sandbox: a refusal when the runtime is known to fail, a warning when unknown.
+ */
+export function podNetworkProblem(spec: Spec, namespaces: NamespaceReference[], host: HostFacts, order: JoinOrder): { refuse: boolean; message: string } | null {
+  if (order === 'others-first' || !isCriSandbox(spec.annotations)) return null;
+  const user = namespaces.find((e) => e.type === 'user');
+  const network = namespaces.find((e) => e.type === 'network');
+  if (!user || user.path || !network?.path) return null;
+  if (!Object.hasOwn(host.namespacePaths, network.path) || host.namespacePaths[network.path] !== 'other') return null;
+  const what = `joins network namespace ${network.path}, which existed before the pod's user namespace and is not owned by it (a CNI network namespace)`;
+  const cure = `run the pod on crun (annotation ${RUNTIME_ANNOTATION}=crun) or runc 1.3+, which join it before the user namespace`;
+  if (order === 'user-first') {
+    return { refuse: true, message: `${what}: the pod's containers join the user namespace first on this runtime and then cannot join it (setns EPERM); ${cure}` };
+  }
+  return { refuse: false, message: `${what}: the pod's containers can join it only on a runtime that joins it before the user namespace; on runc before 1.3 they fail (setns EPERM): ${cure}` };
+}
+
 function isSysfsAtSys(m: Mount): boolean {
   return m.type === 'sysfs' && posix.normalize(m.destination).replace(/(.)\/+$/, '$1') === '/sys';
 }
@@ -236,6 +294,9 @@ export const userNamespacePass: Pass = (spec, profile, host) => {
   let nextNamespaces = namespaces;
   if (replaceEntry) nextNamespaces = current ? namespaces.map((e) => (e === current ? wanted : e)) : [...namespaces, wanted];
   nextNamespaces = inheritHostNamespaces(nextNamespaces, profile.rules.namespaces, host, r) ?? nextNamespaces;
+  // Only the runtime a container names is known here: the config's default is not a host fact.
+  const network = podNetworkProblem(spec, nextNamespaces, host, runtimeJoinOrder(spec.annotations?.[RUNTIME_ANNOTATION]));
+  if (network) r.report(NS_PATH, network.message, network.refuse ? unrepairable : 'warn');
   const mounts = sysfsAsBind(spec, nextNamespaces, r);
   if (nextNamespaces === namespaces && !uidMappings && !gidMappings && !mounts) return unchanged();
 
