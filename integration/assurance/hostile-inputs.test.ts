@@ -263,10 +263,8 @@ const CASES: HostileCase[] = [
   // ---- the low-level runtime ----
   {
     group: 'runtime', name: 'the runtime path is a directory',
-    // select-runtime.ts tests access(X_OK), which a directory passes (search permission): the
-    // create then hardens, writes and records, and only execve fails (EACCES). Fail-closed holds
-    // (nothing runs) but the bundle is rewritten and the message does not name the runtime.
-    todo: 'src/runtime/select-runtime.ts accepts a directory as the runtime binary',
+    // A directory passes access(X_OK) (search permission); select-runtime.ts also wants a file,
+    // so the create fails before anything is written (this case found that bug).
     config: () => ({ runtimes: { runc: { paths: [scratch] } } }),
     prepare: () => ({ expect: new RegExp(`low-level runtime runc not found \\(looked in ${esc(scratch)}\\)`) }),
   },
