@@ -164,7 +164,11 @@ export function goKeyAmbiguities(value: unknown, path = ''): string[] {
 const SYSTEM_DIRS = new Set(['/etc', '/usr', '/boot', '/root', '/bin', '/sbin', '/lib', '/lib64', '/var', '/run', '/home']);
 const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
 
+/** /dev/shm is a plain tmpfs for anyone's files (bundles included), not a device tree. */
+const USER_TREES = ['/dev/shm/'];
+
 function isHostSystemDir(real: string): boolean {
+  if (USER_TREES.some((t) => real.startsWith(t))) return false;
   return SYSTEM_DIRS.has(real) || SYSTEM_TREES.some((t) => real === t || real.startsWith(`${t}/`));
 }
 

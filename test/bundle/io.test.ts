@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync, readFileSync, symlinkSync, mkdirSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync, symlinkSync, mkdirSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, writeHardenedConfig, writeFileAtomic, BundleError, MAX_CONFIG_BYTES } from '../../src/bundle/io.js';
@@ -77,6 +77,19 @@ t.test('a rootfs inside the bundle, or absolute elsewhere, is fine', async (t) =
   t.equal(loadConfig(dir).spec.root?.path, 'rootfs');
   const abs = bundleWith(runcSpecText.replace('"path": "rootfs"', `"path": "${dir}/rootfs"`));
   t.equal(loadConfig(abs).spec.root?.path, `${dir}/rootfs`);
+  // /dev/shm is an ordinary tmpfs (benchmarks keep bundles there); /dev itself is not.
+  if (existsSync('/dev/shm')) {
+    const shm = mkdtempSync('/dev/shm/bulwark-io-');
+    t.teardown(() => rmSync(shm, { recursive: true, force: true }));
+    mkdirSync(join(shm, 'rootfs'));
+    writeFileSync(join(shm, 'config.json'), runcSpecText);
+    symlinkSync(join(shm, 'rootfs'), join(dir, 'shm-rootfs'));
+    const viaLink = bundleWith(runcSpecText.replace('"path": "rootfs"', `"path": "${dir}/shm-rootfs"`));
+    t.equal(loadConfig(viaLink).spec.root?.path, `${dir}/shm-rootfs`, 'a symlink to a rootfs under /dev/shm is fine');
+    symlinkSync('/dev/pts', join(dir, 'dev-rootfs'));
+    const devLink = bundleWith(runcSpecText.replace('"path": "rootfs"', `"path": "${dir}/dev-rootfs"`));
+    t.throws(() => loadConfig(devLink), /resolves to the host directory \/dev\/pts/, 'a symlink into /dev is not');
+  }
 });
 
 t.test('hardened write: atomic replace, original kept once, mode kept', async (t) => {
