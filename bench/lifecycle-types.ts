@@ -30,7 +30,18 @@ export interface MemoryResult {
   coldPhases: Record<string, number[]>;
   /** Time from process start to the end of the first hardening, per run. */
   coldTotalMs: number[];
+  /** The warm policy services after every arm ran (the long-lived Bulwark process). */
+  services: ServiceMemory[];
   notes: string[];
+}
+
+/** /proc/<pid>/status of a running `bulwark serve`, in MiB. */
+export interface ServiceMemory {
+  vmRssMiB: number;
+  /** Private (anonymous) pages: what this process alone costs. */
+  rssAnonMiB: number;
+  /** File-backed pages, mostly Node's own executable, shared with every other node process. */
+  rssFileMiB: number;
 }
 
 /** What bench/cold-import.ts prints. */

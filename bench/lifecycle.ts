@@ -22,7 +22,7 @@ import type { RunningService } from './lib/service.js';
 import { serviceSocket, VARIANTS, variantKey } from './lib/variants.js';
 import type { BulwarkVariant } from './lib/variants.js';
 import { containerdScenarios, containerdStepCount } from './containerd.js';
-import type { LifecycleOptions, LifecycleReport, MemoryResult, ScenarioResult } from './lifecycle-types.js';
+import type { LifecycleOptions, LifecycleReport, MemoryResult, ScenarioResult, ServiceMemory } from './lifecycle-types.js';
 import { execScenario, hardeningCostScenario, lifecycleScenario, measureMemory, passThroughScenario, simpleScenario } from './scenarios.js';
 
 export type * from './lifecycle-types.js';
@@ -48,6 +48,17 @@ interface VariantSetup {
   variant: BulwarkVariant;
   config: string;
   env: NodeJS.ProcessEnv;
+}
+
+function serviceMemory(pid: number): ServiceMemory | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const mib = (field: string) => Math.round((kib(field) / 1024) * 10) / 10;
+    return { vmRssMiB: mib('VmRSS'), rssAnonMiB: mib('RssAnon'), rssFileMiB: mib('RssFile') };
+  } catch {
+    return null;
+  }
 }
 
 export async function runLifecycle(options: LifecycleOptions): Promise<LifecycleReport> {
@@ -239,12 +250,14 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       }
     }
 
-    let memory: MemoryResult = { createPeakRssMiB: {}, warmEngine: null, coldPhases: {}, coldTotalMs: [], notes: ['not measured (filtered out)'] };
+    let memory: MemoryResult = { createPeakRssMiB: {}, warmEngine: null, coldPhases: {}, coldTotalMs: [], services: [], notes: ['not measured (filtered out)'] };
     if (want('memory')) {
       progress.note('memory and cold start: peak RSS of create, cold-import phases');
       memory = await measureMemory(lab, bareRunc('rss'), bulwarkOn('rss', runcConfig, runc, 'Bulwark → runc'), 3);
       progress.step('memory');
     }
+    // After every arm: each service has served all its creates and execs by now.
+    memory.services = services.map((s) => serviceMemory(s.pid)).filter((m): m is ServiceMemory => m !== null);
 
     return {
       scenarios,

@@ -145,10 +145,14 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
     : { target: 'policy chain p50 < 1 ms on the CRI config', measured: 'not run', met: null });
   const warm = r.lifecycle?.memory.warmEngine;
   const peak = r.lifecycle?.memory.createPeakRssMiB.bulwark;
+  const services = r.lifecycle?.memory.services ?? [];
+  const service = services.length ? services.reduce((a, b) => (b.vmRssMiB > a.vmRssMiB ? b : a)) : null;
   checks.push({
     target: 'RSS of any long-lived Bulwark process < 64 MiB',
-    measured: `no long-lived process today (launcher and engine exec into the runtime)${peak?.length ? `; peak RSS of a Bulwark create ${Math.max(...peak)} MiB` : ''}${warm ? `; the engine warm after 2000 hardenings: ${warm.rssMiB} MiB` : ''}`,
-    met: warm ? warm.rssMiB < 64 : null,
+    measured: service
+      ? `the warm service after every arm: VmRSS ${service.vmRssMiB} MiB (private ${service.rssAnonMiB} MiB; ${service.rssFileMiB} MiB file-backed, mostly Node's executable, shared)`
+      : `no service ran${peak?.length ? `; peak RSS of a cold create ${Math.max(...peak)} MiB` : ''}${warm ? `; an engine warm after 2000 hardenings: ${warm.rssMiB} MiB` : ''}`,
+    met: service ? service.vmRssMiB < 64 : null,
   });
   return checks;
 }

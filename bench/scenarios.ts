@@ -310,7 +310,7 @@ export async function measureMemory(lab: Lab, bare: Arm, bulwark: Arm, rounds: n
   }
   const warm = coldImport(['--memory']);
   const warmEngine = warm ? { rssAfterFirstMiB: warm.rssAfterFirstMiB, iterations: warm.iterations, rssMiB: warm.rssMiB, heapUsedMiB: warm.heapUsedMiB, maxRssMiB: warm.maxRssMiB } : null;
-  return { createPeakRssMiB, warmEngine, coldPhases, coldTotalMs, notes };
+  return { createPeakRssMiB, warmEngine, coldPhases, coldTotalMs, services: [], notes };
 }
 
 /**

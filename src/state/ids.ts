@@ -96,7 +96,11 @@ export class IdAllocator {
   }
 
   private claimBlock(podKey: string): number {
+    // One readdir instead of an O_EXCL probe per taken block (a busy node holds hundreds); the
+    // O_EXCL create stays the arbiter, so a block taken since the listing is simply skipped.
+    const taken = new Set(readdirSync(this.blocksDir));
     for (let i = 0; i < this.blocks; i++) {
+      if (taken.has(String(i))) continue;
       let fd: number;
       try {
         fd = openSync(join(this.blocksDir, String(i)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

@@ -20,7 +20,7 @@ function results(scenarios: ScenarioResult[], skipped: string[] = []): BenchResu
     environment: {} as BenchResults['environment'],
     options: { samples: 1, cheapSamples: 1, ctrSamples: 1, microTimeMs: 1, only: 'lifecycle', filter: null },
     micro: null,
-    lifecycle: { scenarios, memory: { createPeakRssMiB: {}, warmEngine: null, coldPhases: {}, coldTotalMs: [], notes: [] }, skipped, notMeasured: [], versions: {} },
+    lifecycle: { scenarios, memory: { createPeakRssMiB: {}, warmEngine: null, coldPhases: {}, coldTotalMs: [], services: [], notes: [] }, skipped, notMeasured: [], versions: {} },
     targets: [],
   };
 }
