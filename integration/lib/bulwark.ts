@@ -41,6 +41,8 @@ export interface ServiceProcess {
   pid: number;
   /** What it wrote to stderr so far. */
   log(): string;
+  /** Has it exited (or been killed)? */
+  exited(): boolean;
   /** Signal it (default SIGTERM; SIGKILL to simulate a crash) and wait until it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -249,8 +251,8 @@ export class BulwarkHarness {
    * Start the warm policy service (`bulwark serve`) for this harness's config: its socket is
    * <stateDir>/engine.sock, where the launcher looks. Resolves once it listens. dispose() stops it.
    */
-  async startService(): Promise<ServiceProcess> {
-    const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_CONFIG: this.configPath };
+  async startService(extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, BULWARK_CONFIG: this.configPath };
     delete env.BULWARK_STATE_DIR;
     delete env.BULWARK_ENGINE;
     const child = spawn(join(repoRoot, 'bin', 'bulwark'), ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -272,6 +274,7 @@ export class BulwarkHarness {
     });
     const service: ServiceProcess = {
       pid: child.pid!,
+      exited: () => child.exitCode !== null || child.signalCode !== null,
       log: () => log,
       stop: async (signal = 'SIGTERM') => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -88,6 +88,20 @@ t.test('a killed service: the next create runs cold and is hardened the same', a
   t.match(run.audit, [{ via: 'cold', decision: 'allow' }], 'the cold engine did the work');
 });
 
+t.test('the service killed at each point of a create: the launcher finishes it cold, hardened', async (t) => {
+  // The service inherits BULWARK_FAILPOINT and SIGKILLs itself there, mid-request; the launcher
+  // (without the variable) sees the connection drop and runs the cold engine on the same bundle.
+  for (const point of ['ids.after-claim', 'config.before-write', 'config.before-rename', 'config.after-rename', 'record.after-write']) {
+    const service = await bulwark.startService({ BULWARK_FAILPOINT: point });
+    const run = await runProbe(t, `kill-${point.replace(/\./g, '-')}`);
+    t.ok(service.exited(), `${point}: the service died there`);
+    await service.stop();
+    checkHardenedInside(t, run);
+    t.match(run.audit.at(-1), { via: 'cold', decision: 'allow' }, `${point}: the cold engine finished the create`);
+    t.equal(run.hardened.process?.noNewPrivileges, true, `${point}: the bundle holds the complete hardened config`);
+  }
+});
+
 t.test('a service that answers garbage or hangs up: cold path, hardened', async (t) => {
   const behaviours: Array<[string, (c: import('node:net').Socket) => void]> = [
     ['hangs up at once', (c) => c.destroy()],

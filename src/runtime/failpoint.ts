@@ -1,6 +1,6 @@
 // Crash points for tests (integration/assurance/crashes.test.ts): `failpoint(name)` kills the
 // calling process with SIGKILL when the environment variable BULWARK_FAILPOINT equals `name`,
-// so a test can stop `create` at an exact instant (between a temp file's fsync and its rename,
+// so a test can stop `create` at an exact instant (between a temp file's write and its rename,
 // between claiming an ID block and linking it, ...) and check what a power cut or an OOM kill
 // there would leave on disk. SIGKILL, not an exception: no `finally`, no cleanup, no exit code
 // of our choosing, just as a real kill -9.
@@ -15,9 +15,9 @@ export const FAILPOINTS = [
   'ids.after-claim',
   /** io.ts: config.json.orig kept, the hardened config not yet written. */
   'config.before-write',
-  /** io.ts: the hardened config written and fsynced to its temp file, not yet renamed. */
+  /** io.ts: the hardened config written to its temp file, not yet renamed. */
   'config.before-rename',
-  /** io.ts: the hardened config renamed over config.json, the directory not yet fsynced. */
+  /** io.ts: the hardened config renamed over config.json. */
   'config.after-rename',
   /** records.ts: record.json and runtime.argv written; the runtime not yet exec'd. */
   'record.after-write',
