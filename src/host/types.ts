@@ -41,4 +41,9 @@ export interface HostFacts {
   /** realpath() of every bind-mount source and hook path in the config (symlinks resolved). */
   realPaths: Record<string, string>;
   lsm: { apparmor: boolean; selinux: boolean };
+  /**
+   * The low-level runtime that will run this container and its `--version`, when the engine
+   * knows it and a pass needs it (how runc joins namespaces changed in 1.3). Absent: unknown.
+   */
+  runtime?: { name: string; version: string | null };
 }

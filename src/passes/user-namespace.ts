@@ -209,6 +209,11 @@ const SANDBOX_TYPES: ReadonlyArray<readonly [string, string]> = [
   ['io.kubernetes.cri-o.ContainerType', 'sandbox'],
 ];
 
+/** Does this sandbox join an existing network namespace (so its runtime's join order matters)? */
+export function joinsPodNetwork(spec: Spec): boolean {
+  return isCriSandbox(spec.annotations) && Boolean(spec.linux?.namespaces?.some((e) => e.type === 'network' && e.path));
+}
+
 function isCriSandbox(annotations: Record<string, string> | undefined): boolean {
   return SANDBOX_TYPES.some(([key, value]) => annotations?.[key] === value);
 }
@@ -295,7 +300,10 @@ export const userNamespacePass: Pass = (spec, profile, host) => {
   if (replaceEntry) nextNamespaces = current ? namespaces.map((e) => (e === current ? wanted : e)) : [...namespaces, wanted];
   nextNamespaces = inheritHostNamespaces(nextNamespaces, profile.rules.namespaces, host, r) ?? nextNamespaces;
   // Only the runtime a container names is known here: the config's default is not a host fact.
-  const network = podNetworkProblem(spec, nextNamespaces, host, runtimeJoinOrder(spec.annotations?.[RUNTIME_ANNOTATION]));
+  const order = host.runtime
+    ? runtimeJoinOrder(host.runtime.name, host.runtime.version ?? undefined)
+    : runtimeJoinOrder(spec.annotations?.[RUNTIME_ANNOTATION]);
+  const network = podNetworkProblem(spec, nextNamespaces, host, order);
   if (network) r.report(NS_PATH, network.message, network.refuse ? unrepairable : 'warn');
   const mounts = sysfsAsBind(spec, nextNamespaces, r);
   if (nextNamespaces === namespaces && !uidMappings && !gidMappings && !mounts) return unchanged();

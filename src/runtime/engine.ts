@@ -6,6 +6,7 @@
 // means no write and no exec: one clear line in runc's log format, and a non-zero exit. It never
 // runs a container unhardened, and on success it prints nothing (stdio belongs to the container).
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
@@ -23,6 +24,7 @@ import type { ResolvedProfile, RuleName } from '../profile/types.js';
 import { harden, PASSES } from '../pipeline.js';
 import type { HardenResult } from '../pipeline.js';
 import type { Finding } from '../passes/types.js';
+import { joinsPodNetwork } from '../passes/user-namespace.js';
 import type { Spec } from '../spec/index.js';
 import { IdAllocator, resolvePool } from '../state/ids.js';
 import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
@@ -55,11 +57,20 @@ export type Outcome =
 export interface EngineLoaders {
   config(env: NodeJS.ProcessEnv): BulwarkConfig;
   profile(profileDir: string, name: string): ResolvedProfile;
+  /** `<runtime> --version`'s version number, or null when it cannot be read. */
+  runtimeVersion(runtime: ResolvedRuntime): string | null;
+}
+
+/** "runc version 1.1.5" / "crun version 1.8.1" -> "1.1.5" / "1.8.1". */
+export function readRuntimeVersion(runtime: ResolvedRuntime): string | null {
+  const r = spawnSync(runtime.path, [...runtime.args, '--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  return /\bversion\s+v?(\d+\.\d+[^\s]*)/.exec(r.stdout ?? '')?.[1] ?? null;
 }
 
 const readEveryTime: EngineLoaders = {
   config: (env) => loadBulwarkConfig(env),
   profile: (dir, name) => loadProfile(directorySource(dir), name),
+  runtimeVersion: readRuntimeVersion,
 };
 
 export interface EngineContext {
@@ -303,7 +314,9 @@ export class Engine {
     let mountDir: string | null = null;
     try {
       const { ids, podKey, allocation } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
-      const host = probeHost(this.ctx.native, loaded.spec, ids);
+      const probed = probeHost(this.ctx.native, loaded.spec, ids);
+      // Only a CNI sandbox needs the runtime's version (it costs a `--version` run when cold).
+      const host = runtime && joinsPodNetwork(loaded.spec) ? { ...probed, runtime: { name: runtime.name, version: this.loaders.runtimeVersion(runtime) } } : probed;
       let result = harden(loaded.spec, profile, host);
       if (result.decision === 'allow' && forRuntime) {
         this.checkIdFree(config, runtime!, inv.global.root, inv.id);

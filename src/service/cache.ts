@@ -3,12 +3,13 @@
 // re-reads the files' bytes on every call, reusing the parsed value only while every file it
 // was built from (including the ones found missing) reads back the same. An edit to a profile
 // or the config therefore applies to the next container, exactly as on the cold path.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../host/config.js';
 import type { BulwarkConfig } from '../host/config.js';
 import { directorySource, loadProfile } from '../profile/load.js';
 import type { ProfileSource } from '../profile/load.js';
 import type { ResolvedProfile } from '../profile/types.js';
+import { readRuntimeVersion } from '../runtime/engine.js';
 import type { EngineLoaders } from '../runtime/engine.js';
 
 /** What a file held when a cached value was built: its text, or null when it did not exist. */
@@ -50,6 +51,7 @@ export function cachingLoaders(): EngineLoaders & { stats: CacheStats } {
   const stats: CacheStats = { hits: 0, misses: 0 };
   const profiles = new Map<string, { profile: ResolvedProfile; reads: Reads }>();
   let config: { reads: Reads; stateDirEnv: string | undefined; value: BulwarkConfig } | null = null;
+  const versions = new Map<string, string | null>();
 
   return {
     stats,
@@ -65,6 +67,18 @@ export function cachingLoaders(): EngineLoaders & { stats: CacheStats } {
       const value = loadConfig(env); // errors are not cached: the next call tries again
       config = { reads, stateDirEnv: env.BULWARK_STATE_DIR, value };
       return value;
+    },
+    runtimeVersion(runtime) {
+      // Keyed by the binary's identity: an upgraded runc is a new file (new inode or mtime).
+      let key: string;
+      try {
+        const st = statSync(runtime.path);
+        key = `${runtime.path}\0${runtime.args.join('\0')}\0${st.ino}:${st.mtimeMs}:${st.size}`;
+      } catch {
+        return null;
+      }
+      if (!versions.has(key)) versions.set(key, readRuntimeVersion(runtime));
+      return versions.get(key)!;
     },
     profile(dir, name) {
       const key = `${dir}\0${name}`;

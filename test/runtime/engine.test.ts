@@ -3,6 +3,7 @@
 // No root, no real runtime: the integration tests run the real thing.
 import t from 'tap';
 import type { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -353,4 +354,28 @@ t.test('a directory where the runtime should be is not a runtime', async (t) => 
   t.equal(await w.run(['create', '--bundle', w.bundle, 'c1']), 1);
   t.match(w.stderr.join(''), /low-level runtime runc not found/);
   t.equal(readFileSync(join(w.bundle, 'config.json'), 'utf8'), before, 'bundle untouched');
+});
+
+t.test('a CNI sandbox: refused on a runc that joins the user namespace first, allowed on crun', async (t) => {
+  const cni = (runtime?: string): Spec => {
+    const spec = runcSpec();
+    return {
+      ...spec,
+      annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod1', ...(runtime ? { 'io.bulwark.runtime': runtime } : {}) },
+      linux: { ...spec.linux!, namespaces: spec.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: '/var/run/netns/cni-1' } : n)) },
+    };
+  };
+  const runcVersion = /version (\d+)\.(\d+)/.exec(execFileSync('runc', ['--version'], { encoding: 'utf8' }));
+  const userFirst = runcVersion !== null && Number(runcVersion[1]) === 1 && Number(runcVersion[2]) < 3;
+  const onRunc = world(t, cni());
+  const code = await onRunc.run(['create', '--bundle', onRunc.bundle, 'pod1']);
+  if (userFirst) {
+    t.equal(code, 1, `runc ${runcVersion![0]}: refused at the sandbox`);
+    t.match(onRunc.stderr.join(''), /CNI network namespace.*setns EPERM.*crun/);
+  } else {
+    t.equal(code, undefined, 'runc 1.3+ joins other namespaces first: allowed');
+  }
+  const onCrun = world(t, cni('crun'));
+  t.equal(await onCrun.run(['create', '--bundle', onCrun.bundle, 'pod1']), undefined, 'crun: allowed');
+  t.notMatch(JSON.stringify(onCrun.audit()[0]?.findings), /CNI network namespace/, 'and nothing to warn about');
 });
