@@ -2,7 +2,6 @@
 // line is `[ok]`, `[warn]` or `[FAIL]`; `ok` is false when any line failed. Read-only apart from
 // the idmap probe, which mounts and detaches one idmapped clone of an empty temporary directory.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -129,18 +128,6 @@ function idmapProbe(native: NativeAddon, pool: Pool): string | null {
   }
 }
 
-/** Does something accept connections on this unix socket? */
-function answering(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
-
 export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   let ok = true;
@@ -220,6 +207,7 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
   }
 
   const socket = join(config.stateDir, 'engine.sock');
+  const { answering } = await import('../service/server.js');
   const served = await answering(socket);
   say(served ? 'ok' : 'warn', served
     ? `policy service: listening on ${socket} (creates and execs are served warm)`

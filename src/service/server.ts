@@ -68,8 +68,8 @@ function socketFd(socket: Socket): number | null {
   return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
-/** Is something already answering on `path`? */
-function answering(path: string): Promise<boolean> {
+/** Is something accepting connections on the unix socket `path`? (doctor asks this too) */
+export function answering(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createConnection(path);
     probe.once('connect', () => {
