@@ -55,6 +55,9 @@ commands:
   harden-process --bundle DIR [--profile NAME]
                       harden the runtime-spec Process JSON on stdin for an exec into the bundle's
                       container; the hardened JSON goes to stdout
+  harden-resources --bundle DIR [--profile NAME]
+                      clamp the runtime-spec LinuxResources JSON on stdin (an update of the bundle's
+                      container) to the profile's ceilings; the resources to apply go to stdout
   help                this text
 
 environment: BULWARK_CONFIG (default /etc/bulwark/config.yaml)
@@ -242,6 +245,15 @@ async function hardenProcessCommand(args: string[]): Promise<number> {
   return result.code;
 }
 
+async function hardenResourcesCommand(args: string[]): Promise<number> {
+  const bundle = takeValue(args, '--bundle');
+  const profile = takeValue(args, '--profile');
+  if (!bundle || args.length > 0) throw new UsageError('harden-resources takes --bundle DIR [--profile NAME]');
+  const result = (await hardenEngine(profile)).hardenResourcesText(resolve(bundle), readFileSync(0, 'utf8'));
+  if (result.text !== undefined) out(result.text);
+  return result.code;
+}
+
 async function serve(args: string[]): Promise<number> {
   const socketPath = takeValue(args, '--socket');
   if (args.length > 0) throw new UsageError('serve takes only --socket PATH');
@@ -287,6 +299,8 @@ async function main(argv: string[]): Promise<number> {
         return await hardenCommand(rest);
       case 'harden-process':
         return await hardenProcessCommand(rest);
+      case 'harden-resources':
+        return await hardenResourcesCommand(rest);
       case 'install':
       case 'uninstall':
         return await install(command, rest);

@@ -106,6 +106,8 @@ export class EngineFailure extends Error {
   }
 }
 
+type Resources = NonNullable<NonNullable<Spec['linux']>['resources']>;
+
 /** Passes that concern the process alone: what `exec` must re-apply to containerd's process file. */
 const PROCESS_RULES: ReadonlySet<RuleName> = new Set(['capabilities', 'noNewPrivileges', 'process', 'rlimits', 'lsm']);
 
@@ -452,12 +454,52 @@ export class Engine {
     return this.handOver(record.runtime, newArgv, inv);
   }
 
+  /**
+   * Requested resources merged onto the container's hardened ones and run through the cgroups
+   * and devices rules: an update may lower limits, never lift one above the profile's ceiling.
+   */
+  private clampResources(spec: Spec, profile: ResolvedProfile, requested: Resources): HardenResult {
+    const current = spec.linux?.resources ?? {};
+    const merged = {
+      ...current,
+      ...requested,
+      memory: { ...current.memory, ...requested.memory },
+      cpu: { ...current.cpu, ...requested.cpu },
+      ...(requested.pids ? { pids: requested.pids } : current.pids ? { pids: current.pids } : {}),
+    };
+    const onlyCgroups: ResolvedProfile = {
+      ...profile,
+      rules: Object.fromEntries(PASSES.map(([name]) => [name, name === 'cgroups' || name === 'devices' ? profile.rules[name] : { ...profile.rules[name], action: 'off' }])) as unknown as ResolvedProfile['rules'],
+    };
+    const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyCgroups, this.hostFactsFor(spec));
+    if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+    return result;
+  }
+
+  /**
+   * Clamp a LinuxResources update (JSON) for the container of `bundle`, for shims that apply
+   * updates themselves (Kata's, through the shim proxy). Returns the resources to apply.
+   */
+  hardenResourcesText(bundle: string, resourcesText: string): { code: number; text?: string } {
+    const inv = parseRuncArgs(['update', 'x']);
+    try {
+      const loaded = loadBundle(bundle);
+      const config = this.config();
+      const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
+      const requested = parseRunnerJson(resourcesText, 'resources') as Resources;
+      const result = this.clampResources(loaded.spec, profile, requested);
+      return { code: 0, text: stringifyJson(result.spec.linux?.resources ?? {}) + '\n' };
+    } catch (err) {
+      return { code: this.fail(inv, err) };
+    }
+  }
+
   private update(inv: RuncInvocation, argv: string[]): Outcome {
     const resourcesFile = inv.options.resources as string | undefined;
     if (resourcesFile === '-' && this.ctx.served) return { kind: 'cold', reason: 'update -r - reads the caller\'s stdin' };
     const { spec, profile, record } = this.containerContext(inv);
     const newArgv = [...argv];
-    let requested: NonNullable<NonNullable<Spec['linux']>['resources']> = {};
+    let requested: Resources = {};
     if (resourcesFile) {
       const text = resourcesFile === '-' ? readFileSync(0, 'utf8') : readFileSync(this.resolvePath(resourcesFile), 'utf8');
       requested = parseRunnerJson(text, resourcesFile) as typeof requested;
@@ -470,20 +512,7 @@ export class Engine {
     const cpu = { ...requested.cpu };
     if (num('cpu-quota') !== undefined) cpu.quota = num('cpu-quota');
     if (num('cpu-period') !== undefined) cpu.period = num('cpu-period');
-    const current = spec.linux?.resources ?? {};
-    const merged = {
-      ...current,
-      ...requested,
-      memory: { ...current.memory, ...memory },
-      cpu: { ...current.cpu, ...cpu },
-      ...(pids ? { pids } : current.pids ? { pids: current.pids } : {}),
-    };
-    const onlyCgroups: ResolvedProfile = {
-      ...profile,
-      rules: Object.fromEntries(PASSES.map(([name]) => [name, name === 'cgroups' || name === 'devices' ? profile.rules[name] : { ...profile.rules[name], action: 'off' }])) as unknown as ResolvedProfile['rules'],
-    };
-    const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyCgroups, this.hostFactsFor(spec));
-    if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
+    const result = this.clampResources(spec, profile, { ...requested, memory, cpu, ...(pids ? { pids } : {}) });
     // Stdin read here is gone for runc, so a `-r -` request is always handed over as a file.
     if (result.findings.some((f) => f.action === 'fix') || resourcesFile === '-') {
       // Hand runc one resources file holding the clamped values instead of the flags.

@@ -1,6 +1,7 @@
 // The proxy's Hardener: runs Bulwark's own CLI, which owns all policy.
 //   bulwark harden --bundle DIR --id ID [--profile P]            config.json hardened in place
 //   bulwark harden-process --bundle DIR [--profile P]            process JSON on stdin -> hardened JSON on stdout
+//   bulwark harden-resources --bundle DIR [--profile P]          LinuxResources JSON on stdin -> clamped JSON on stdout
 // Exit 0 means done; anything else is a refusal whose message is the `bulwark: ...` line on
 // stderr. A command that cannot be run, hangs or dies by a signal is a refusal too (fail closed).
 import { spawn } from 'node:child_process';
@@ -66,6 +67,12 @@ export function cliHardener(o: CliHardenerOptions): Hardener {
       const r = await run(o.bulwark, ['harden-process', '--bundle', bundle, ...profileArgs], processJson, timeout);
       if (r.code !== 0 || r.error) return { ok: false, message: refusalMessage(`harden-process ${id}`, r) };
       if (r.stdout.length === 0) return { ok: false, message: `bulwark: harden-process ${id} printed no process` };
+      return { ok: true, value: new Uint8Array(r.stdout) };
+    },
+    async update(id, bundle, resourcesJson): Promise<Verdict<Uint8Array>> {
+      const r = await run(o.bulwark, ['harden-resources', '--bundle', bundle, ...profileArgs], resourcesJson, timeout);
+      if (r.code !== 0 || r.error) return { ok: false, message: refusalMessage(`harden-resources ${id}`, r) };
+      if (r.stdout.length === 0) return { ok: false, message: `bulwark: harden-resources ${id} printed no resources` };
       return { ok: true, value: new Uint8Array(r.stdout) };
     },
   };

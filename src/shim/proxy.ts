@@ -3,7 +3,8 @@
 // included, except two task requests (containerd.task.v2.Task and v3):
 //   Create — the bundle's config.json is hardened in place before the real shim sees the request;
 //            a refusal is answered here with Bulwark's message and never forwarded.
-//   Exec   — the runtime-spec Process in ExecProcessRequest.spec is replaced by its hardened form.
+//   Exec   — the runtime-spec Process in ExecProcessRequest.spec is replaced by its hardened form;
+//   Update — the LinuxResources in UpdateTaskRequest.resources are clamped to the profile's ceilings.
 // Requests from one connection are forwarded in arrival order, so a request that waits for
 // hardening holds back the ones behind it: ttrpc servers refuse a stream id lower than one they
 // have seen, and reordering would break that. Anything the proxy cannot decode where it must
@@ -17,7 +18,7 @@ import type { Frame } from './ttrpc/frame.js';
 import { Code, decodeRequest, withPayload } from './ttrpc/messages.js';
 import type { Status } from './ttrpc/messages.js';
 import { errorResponseFrame } from './ttrpc/server.js';
-import { decodeCreateTask, decodeExecProcess, PROCESS_TYPE_URL, TASK_SERVICES, withProcessSpec } from './task.js';
+import { decodeCreateTask, decodeExecProcess, decodeUpdateTask, PROCESS_TYPE_URL, RESOURCES_TYPE_URL, TASK_SERVICES, withProcessSpec, withResources } from './task.js';
 
 export type Verdict<T = void> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -26,6 +27,8 @@ export interface Hardener {
   create(id: string, bundle: string): Promise<Verdict>;
   /** Harden one runtime-spec Process (JSON) for an exec into container `id`. */
   exec(id: string, bundle: string, processJson: Uint8Array): Promise<Verdict<Uint8Array>>;
+  /** Clamp a LinuxResources update (JSON) of container `id`; absent: such updates are refused. */
+  update?(id: string, bundle: string, resourcesJson: Uint8Array): Promise<Verdict<Uint8Array>>;
 }
 
 export interface ProxyOptions {
@@ -60,9 +63,10 @@ export class RequestGate {
     if (!TASK_SERVICES.has(request.service)) return { forward: frame.raw };
     try {
       if (request.method === 'Create') return await this.create(frame, request.payload);
-      if (request.method === 'Exec') {
-        const payload = await this.exec(request.payload);
+      if (request.method === 'Exec' || request.method === 'Update') {
+        const payload = request.method === 'Exec' ? await this.exec(request.payload) : await this.update(request.payload);
         if ('refuse' in payload) return payload;
+        if (payload.forward === request.payload) return { forward: frame.raw };
         return { forward: encodeFrame(frame.streamId, frame.type, frame.flags, withPayload(request, payload.forward)) };
       }
     } catch (e) {
@@ -97,6 +101,27 @@ export class RequestGate {
       return { refuse: { code: Code.PERMISSION_DENIED, message: verdict.message } };
     }
     return { forward: withProcessSpec(exec, verdict.value) };
+  }
+
+  /**
+   * Returns the new UpdateTaskRequest payload as `forward`: the resources clamped to the
+   * profile's ceilings. runc under the runc shim is clamped again by Bulwark's `runc update`;
+   * Kata applies updates itself, so this is the only check it gets.
+   */
+  private async update(payload: Uint8Array): Promise<Decision> {
+    const update = decodeUpdateTask(payload);
+    if (!update.resources) return { forward: payload }; // annotations only
+    if (!RESOURCES_TYPE_URL.test(update.resources.typeUrl)) {
+      return { refuse: { code: Code.INVALID_ARGUMENT, message: `bulwark: Update of ${update.id}: resources of unknown type "${update.resources.typeUrl}"` } };
+    }
+    if (!this.hardener.update) return { refuse: { code: Code.PERMISSION_DENIED, message: `bulwark: Update of ${update.id}: this proxy cannot check resource updates` } };
+    const bundle = this.bundles.get(update.id) ?? this.bundleFor(update.id);
+    const verdict = await this.hardener.update(update.id, bundle, update.resources.value);
+    if (!verdict.ok) {
+      this.log(`update ${update.id}: refused: ${verdict.message}`);
+      return { refuse: { code: Code.PERMISSION_DENIED, message: verdict.message } };
+    }
+    return { forward: withResources(update, verdict.value) };
   }
 
   forget(id: string): void {

@@ -48,3 +48,32 @@ export function withProcessSpec(exec: ExecProcess, json: Uint8Array): Uint8Array
   const any = replaceField(exec.spec.fields, 2, lenField(2, json));
   return replaceField(exec.fields, 7, lenField(7, any));
 }
+
+/** containerd registers specs.LinuxResources under this URL (UpdateTaskRequest.resources). */
+export const RESOURCES_TYPE_URL = /^(types\.containerd\.io\/)?opencontainers\/runtime-spec\/1\/LinuxResources$/;
+
+export interface UpdateTask {
+  id: string;
+  /** Absent when the update carries only annotations. */
+  resources?: { typeUrl: string; value: Uint8Array; fields: readonly Field[] };
+  fields: readonly Field[];
+}
+
+/** UpdateTaskRequest { string id = 1; google.protobuf.Any resources = 2; map<string,string> annotations = 3; } */
+export function decodeUpdateTask(payload: Uint8Array): UpdateTask {
+  const fields = readFields(payload);
+  const any = getBytes(fields, 2);
+  const result: UpdateTask = { id: getString(fields, 1), fields };
+  if (any !== undefined) {
+    const anyFields = readFields(any);
+    result.resources = { typeUrl: getString(anyFields, 1), value: getBytes(anyFields, 2) ?? new Uint8Array(0), fields: anyFields };
+  }
+  return result;
+}
+
+/** The update request with the resources' JSON replaced; every other field kept byte for byte. */
+export function withResources(update: UpdateTask, json: Uint8Array): Uint8Array {
+  if (!update.resources) throw new Error('update request has no resources');
+  const any = replaceField(update.resources.fields, 2, lenField(2, json));
+  return replaceField(update.fields, 2, lenField(2, any));
+}

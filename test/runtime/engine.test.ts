@@ -379,3 +379,15 @@ t.test('a CNI sandbox: refused on a runc that joins the user namespace first, al
   t.equal(await onCrun.run(['create', '--bundle', onCrun.bundle, 'pod1']), undefined, 'crun: allowed');
   t.notMatch(JSON.stringify(onCrun.audit()[0]?.findings), /CNI network namespace/, 'and nothing to warn about');
 });
+
+t.test('harden-resources: an update is clamped to the profile ceilings, never lifted past them', async (t) => {
+  const w = await created(t);
+  const out = w.engine.hardenResourcesText(w.bundle, '{"pids":{"limit":99999999},"memory":{"limit":1048576}}');
+  t.equal(out.code, 0);
+  const clamped = JSON.parse(out.text!);
+  t.equal(clamped.pids.limit, 32768, "pids clamped to baseline's ceiling (cgroups.pids.max)");
+  t.equal(clamped.memory.limit, 1048576, 'a lower memory limit is kept');
+  const smuggled = w.engine.hardenResourcesText(w.bundle, '{"Pids":{"limit":99999999},"pids":{"limit":5}}');
+  t.equal(smuggled.code, 1, 'a Go-ambiguous key is refused');
+  t.match(w.stderr.join(''), /resources: .*Pids/);
+});

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShimProxy } from '../../src/shim/proxy.js';
 import type { Hardener, Verdict } from '../../src/shim/proxy.js';
-import { decodeCreateTask, decodeExecProcess } from '../../src/shim/task.js';
+import { decodeCreateTask, decodeExecProcess, decodeUpdateTask } from '../../src/shim/task.js';
 import { TtrpcClient } from '../../src/shim/ttrpc/client.js';
 import { encodeFrame, MAX_MESSAGE_LENGTH, TYPE_DATA, TYPE_REQUEST } from '../../src/shim/ttrpc/frame.js';
 import { Code, encodeRequest } from '../../src/shim/ttrpc/messages.js';
@@ -27,9 +27,18 @@ const createReq = (id: string, bundle: string) => encodeMessage([[1, 'string', i
 const execReq = (id: string, execId: string, json: string, typeUrl = PROCESS_URL) =>
   new Uint8Array(Buffer.concat([lenField(1, id), lenField(2, execId), lenField(7, encodeMessage([[1, 'string', typeUrl], [2, 'bytes', utf8(json)]])), lenField(50, 'keep-me')]));
 
+const RESOURCES_URL = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
+const updateReq = (id: string, json: string | null, typeUrl = RESOURCES_URL) =>
+  new Uint8Array(Buffer.concat([
+    lenField(1, id),
+    ...(json === null ? [] : [lenField(2, encodeMessage([[1, 'string', typeUrl], [2, 'bytes', utf8(json)]]))]),
+    lenField(3, encodeMessage([[1, 'string', 'io.kubernetes.cri.x'], [2, 'string', 'y']])),
+  ]));
+
 interface Calls {
   creates: Array<[string, string]>;
   execs: Array<[string, string, string]>;
+  updates?: Array<[string, string, string]>;
 }
 
 /** A hardener that refuses ids starting with "deny" and marks exec'd processes. */
@@ -48,6 +57,12 @@ function fakeHardener(calls: Calls, delayMs = 0): Hardener {
       const p = JSON.parse(text(json)) as Record<string, unknown>;
       return { ok: true, value: utf8(JSON.stringify({ ...p, noNewPrivileges: true })) };
     },
+    async update(id, bundle, json): Promise<Verdict<Uint8Array>> {
+      await wait();
+      (calls.updates ??= []).push([id, bundle, text(json)]);
+      if (id.startsWith('deny')) return { ok: false, message: `bulwark: update denied in ${id}` };
+      return { ok: true, value: utf8(JSON.stringify({ pids: { limit: 10 } })) };
+    },
   };
 }
 
@@ -58,7 +73,7 @@ async function setup(t: Test, delayMs = 0) {
   const seen: Array<{ service: string; method: string; payload: Uint8Array }> = [];
   const upstream = new TtrpcServer();
   for (const svc of [V2, V3]) {
-    for (const method of ['Create', 'Exec', 'State', 'Shutdown']) {
+    for (const method of ['Create', 'Exec', 'Update', 'State', 'Shutdown']) {
       upstream.register(svc, method, (payload, req) => {
         seen.push({ service: req.service, method: req.method, payload });
         return method === 'Create' ? encodeMessage([[1, 'varint', 4242]]) : new Uint8Array(0);
@@ -218,4 +233,31 @@ t.test('a proxy whose real shim is not there does not start', async (t) => {
   const proxy = new ShimProxy({ listenPath: join(dir, 'p.sock'), upstreamPath: join(dir, 'absent.sock'), hardener: fakeHardener({ creates: [], execs: [] }), bundleFor: (id) => id });
   await t.rejects(proxy.start(), /ENOENT/);
   t.notOk(existsSync(join(dir, 'p.sock')));
+});
+
+t.test('Update: resources clamped by the hardener before the real shim (Kata applies them itself)', async (t) => {
+  const s = await setup(t);
+  await s.client.call(V2, 'Create', createReq('c1', '/b/c1'));
+  await s.client.call(V3, 'Update', updateReq('c1', '{"pids":{"limit":999999}}'));
+  t.same(s.calls.updates, [['c1', '/b/c1', '{"pids":{"limit":999999}}']], 'the hardener saw the request, with the bundle from the Create');
+  const forwarded = s.seen.find((x) => x.method === 'Update')!;
+  const update = decodeUpdateTask(forwarded.payload);
+  t.same(JSON.parse(text(update.resources!.value)), { pids: { limit: 10 } }, 'the clamped resources went on');
+  t.equal(update.resources!.typeUrl, RESOURCES_URL);
+  t.ok(Buffer.from(forwarded.payload).includes(Buffer.from(lenField(3, encodeMessage([[1, 'string', 'io.kubernetes.cri.x'], [2, 'string', 'y']])))), 'annotations kept');
+
+  await s.client.call(V2, 'Update', updateReq('c1', null));
+  t.equal(s.calls.updates!.length, 1, 'an annotations-only update needs no check');
+  t.equal(s.seen.filter((x) => x.method === 'Update').length, 2, 'and is forwarded');
+
+  const rows: Array<[string, Uint8Array, number, RegExp]> = [
+    ['refused by the hardener', updateReq('deny-x', '{}'), Code.PERMISSION_DENIED, /^bulwark: update denied in deny-x$/],
+    ['resources of another type', updateReq('c1', '{}', 'types.containerd.io/opencontainers/runtime-spec/1/WindowsResources'), Code.INVALID_ARGUMENT, /unknown type/],
+  ];
+  for (const [name, payload, code, message] of rows) {
+    const r = await s.client.send(V2, 'Update', payload);
+    t.equal(r.status.code, code, name);
+    t.match(r.status.message, message, name);
+  }
+  t.equal(s.seen.filter((x) => x.method === 'Update').length, 2, 'no refused Update was forwarded');
 });
