@@ -36,9 +36,12 @@ const baseConfig = {
   idPool: { start: 3_300_000_000, size: 65536 * 64 },
 };
 const scratch = mkdtempSync(`${tempPrefix}assurance-hostile-scratch-`);
+/** Directories a case had to make beside its bundle (outside the scratch directory). */
+const besideBundles: string[] = [];
 t.teardown(async () => {
   await env.dispose();
   rmSync(scratch, { recursive: true, force: true });
+  for (const dir of besideBundles) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Shipped profiles plus broken ones, in a directory Bulwark's config can point at. */
@@ -178,6 +181,7 @@ const CASES: HostileCase[] = [
     group: 'rootfs', name: 'root.path ../ escapes the bundle',
     prepare: (b) => {
       const outside = mkdtempSync(join(dirname(b.dir), 'bulwark-it-outside-'));
+      besideBundles.push(outside);
       cpSync(b.rootfs, outside, { recursive: true, verbatimSymlinks: true });
       edit(b, (s) => { s.root = { path: `../${outside.slice(outside.lastIndexOf('/') + 1)}` }; });
       return { expect: /(resolves to .*, outside the bundle|escapes the bundle)/ };
