@@ -171,20 +171,11 @@ async function runDoctor(args: string[]): Promise<number> {
 async function gc(args: string[]): Promise<number> {
   const json = takeFlag(args, '--json');
   if (args.length > 0) throw new UsageError('gc takes only --json');
-  const { collectGarbage } = await import('../runtime/gc.js');
-  const { IdAllocator } = await import('../state/ids.js');
+  const { collectForConfig } = await import('../runtime/gc.js');
   const config = loadBulwarkConfig();
-  const text = (path: string) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return null;
-    }
-  };
-  const pool = resolvePool(config.idPool, text('/etc/subuid'), text('/etc/subgid'));
   const probes = await kernelProbes();
   const native = probes && 'unmount' in probes ? (probes as { unmount(target: string, flags: number): void }) : null;
-  const report = collectGarbage({ stateDir: config.stateDir, allocator: new IdAllocator(config.stateDir, pool), native });
+  const report = collectForConfig(config, native);
   if (json) {
     out(JSON.stringify(report) + '\n');
   } else {

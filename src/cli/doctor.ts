@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../host/config.js';
 import type { BulwarkConfig } from '../host/config.js';
-import { BLOCK_SIZE, resolvePool } from '../state/ids.js';
+import { BLOCK_SIZE, nodePool, resolvePool } from '../state/ids.js';
 import type { Pool } from '../state/ids.js';
 import type { NativeAddon } from '../native/index.js';
 
@@ -174,7 +174,7 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
     } else {
       let pool: Pool | null = null;
       try {
-        pool = resolvePool(config.idPool, readText('/etc/subuid'), readText('/etc/subgid'));
+        pool = nodePool(config.idPool);
       } catch {
         // reported below
       }

@@ -26,13 +26,13 @@ import type { HardenResult } from '../pipeline.js';
 import type { Finding } from '../passes/types.js';
 import { joinsPodNetwork } from '../passes/user-namespace.js';
 import type { Spec } from '../spec/index.js';
-import { IdAllocator, resolvePool } from '../state/ids.js';
+import { IdAllocator, nodePool } from '../state/ids.js';
 import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
 import type { ResolvedRuntime } from './select-runtime.js';
 import { podIdentity } from './pod.js';
 import { readRecord, recordDir, writeDefaultRuntime, writeRecord } from './records.js';
 import type { ContainerRecord } from './records.js';
-import { collectGarbage, containerPresence, markCreating, processIdentity } from './gc.js';
+import { collectForConfig, containerPresence, markCreating, processIdentity } from './gc.js';
 import type { GcRecord } from './gc.js';
 import { containerRootfsDir, prepareRootfs, removeContainerRootfs } from './rootfs-idmap.js';
 import type { RootfsNative } from './rootfs-idmap.js';
@@ -119,19 +119,6 @@ export function profileFromArgv0(argv0: string): string | null {
   return m ? m[1]! : null;
 }
 
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function allocatorFor(config: BulwarkConfig): IdAllocator {
-  const pool = resolvePool(config.idPool, readText('/etc/subuid'), readText('/etc/subgid'));
-  return new IdAllocator(config.stateDir, pool);
-}
 
 /** Append one JSON line to the audit log; a create that cannot be audited does not run. */
 function audit(config: BulwarkConfig, entry: Record<string, unknown>): void {
@@ -263,9 +250,9 @@ export class Engine {
     return this.handOver(runtime, argv, inv);
   }
 
-  private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number } {
+  private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number; allocator: IdAllocator } {
     const pod = podIdentity(spec.annotations, containerId);
-    const allocator = allocatorFor(config);
+    const allocator = new IdAllocator(config.stateDir, nodePool(config.idPool));
     const allocation = allocator.acquire(pod.key);
     let podUserNamespace: string | null = null;
     if (!pod.isSandbox) {
@@ -276,6 +263,7 @@ export class Engine {
     return {
       podKey: pod.key,
       allocation: allocation.index,
+      allocator,
       ids: {
         idAllocation: { uid: allocation.range, gid: allocation.range },
         idPool: { hostID: allocator.pool.start, size: allocator.pool.size },
@@ -288,7 +276,7 @@ export class Engine {
   /** Best effort: a create never fails because old state could not be cleaned up. */
   private collectGarbage(config: BulwarkConfig): void {
     try {
-      collectGarbage({ stateDir: config.stateDir, allocator: allocatorFor(config), native: this.ctx.native.unmount ? { unmount: this.ctx.native.unmount } : null, now: this.ctx.now().getTime() });
+      collectForConfig(config, this.ctx.native.unmount ? { unmount: this.ctx.native.unmount } : null, this.ctx.now().getTime());
     } catch {
       // reported by `bulwark gc`, which runs the same collector
     }
@@ -315,7 +303,7 @@ export class Engine {
     const creating = markCreating(config.stateDir, podIdentity(loaded.spec.annotations, inv.id).key);
     let mountDir: string | null = null;
     try {
-      const { ids, podKey, allocation } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
+      const { ids, podKey, allocation, allocator } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
       const probed = probeHost(this.ctx.native, loaded.spec, ids);
       // Only a CNI sandbox needs the runtime's version (it costs a `--version` run when cold).
       const host = runtime && joinsPodNetwork(loaded.spec) ? { ...probed, runtime: { name: runtime.name, version: this.loaders.runtimeVersion(runtime) } } : probed;
@@ -360,7 +348,7 @@ export class Engine {
       };
       writeRecord(config.stateDir, inv.global.root, record, inv.options['pid-file'] as string | undefined, this.ctx.cwd);
       // A collector that judged this pod dead just before our mark could have released the block.
-      if (allocatorFor(config).lookup(podKey) !== allocation) {
+      if (allocator.lookup(podKey) !== allocation) {
         throw new EngineFailure(`bulwark: the ID block of pod ${podKey} was released while container ${inv.id} was being created; retry`);
       }
       writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));

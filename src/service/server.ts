@@ -10,18 +10,17 @@
 // state directory differs from the service's is sent to the cold path, as is any call that
 // needs the caller's stdin or stdout. If the service is down, or dies mid-call, the launcher
 // runs the cold engine: slower, never unhardened.
-import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { BulwarkConfig } from '../host/config.js';
 import type { NativeAddon, PeerCredentials } from '../native/index.js';
-import { collectGarbage } from '../runtime/gc.js';
+import { collectForConfig } from '../runtime/gc.js';
 import { writeDefaultRuntime } from '../runtime/records.js';
 import { chooseRuntime } from '../runtime/select-runtime.js';
 import { Engine } from '../runtime/engine.js';
 import type { Outcome } from '../runtime/engine.js';
-import { IdAllocator, resolvePool } from '../state/ids.js';
 import { cachingLoaders } from './cache.js';
 import { decodeRequest, encodeReply, takeFrame } from './protocol.js';
 import type { ServiceReply, ServiceRequest } from './protocol.js';
@@ -115,16 +114,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     gcTimer = null;
     lastGc = Date.now();
     try {
-      const c = loaders.config(opts.env);
-      const text = (p: string) => {
-        try {
-          return readFileSync(p, 'utf8');
-        } catch {
-          return null;
-        }
-      };
-      const pool = resolvePool(c.idPool, text('/etc/subuid'), text('/etc/subgid'));
-      const report = collectGarbage({ stateDir: c.stateDir, allocator: new IdAllocator(c.stateDir, pool), native: opts.native.unmount ? { unmount: opts.native.unmount } : null });
+      const report = collectForConfig(loaders.config(opts.env), opts.native.unmount ? { unmount: opts.native.unmount } : null);
       for (const p of report.problems) opts.log(`gc: ${p}`);
     } catch (e) {
       opts.log(`gc: ${(e as Error).message}`);

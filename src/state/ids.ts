@@ -44,6 +44,19 @@ export function resolvePool(configured: { start: number; size: number } | null, 
   return { start: 2 ** 31, size: BLOCK_SIZE * 4096, source: 'built-in default' };
 }
 
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** This node's pool: resolvePool with the node's own /etc/subuid and /etc/subgid. */
+export function nodePool(configured: { start: number; size: number } | null): Pool {
+  return resolvePool(configured, readOrNull('/etc/subuid'), readOrNull('/etc/subgid'));
+}
+
 function validatePool(pool: Pool): Pool {
   if (!Number.isSafeInteger(pool.start) || !Number.isSafeInteger(pool.size)) throw new IdPoolError(`${pool.source}: pool start and size must be integers`);
   if (pool.start < 1) throw new IdPoolError(`${pool.source}: pool must not contain host ID 0`);
