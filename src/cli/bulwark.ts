@@ -17,6 +17,7 @@ import { diffConfigs, formatDiff } from './diff.js';
 import { formatFindings, pad } from './report.js';
 import { takeFlag, takeValue, UsageError } from './flags.js';
 import { readFileSync } from 'node:fs';
+import type { Engine } from '../runtime/engine.js';
 
 const EXIT_OK = 0;
 const EXIT_BAD_INPUT = 2;
@@ -227,20 +228,12 @@ async function hardenCommand(args: string[]): Promise<number> {
   return (await hardenEngine(profile)).hardenBundle(resolve(bundle), id);
 }
 
-async function hardenProcessCommand(args: string[]): Promise<number> {
+/** harden-process / harden-resources: a JSON document on stdin, its hardened form on stdout. */
+async function hardenStdinCommand(command: string, args: string[], harden: (engine: Engine, bundle: string, text: string) => { code: number; text?: string }): Promise<number> {
   const bundle = takeValue(args, '--bundle');
   const profile = takeValue(args, '--profile');
-  if (!bundle || args.length > 0) throw new UsageError('harden-process takes --bundle DIR [--profile NAME]');
-  const result = (await hardenEngine(profile)).hardenProcessText(resolve(bundle), readFileSync(0, 'utf8'));
-  if (result.text !== undefined) out(result.text);
-  return result.code;
-}
-
-async function hardenResourcesCommand(args: string[]): Promise<number> {
-  const bundle = takeValue(args, '--bundle');
-  const profile = takeValue(args, '--profile');
-  if (!bundle || args.length > 0) throw new UsageError('harden-resources takes --bundle DIR [--profile NAME]');
-  const result = (await hardenEngine(profile)).hardenResourcesText(resolve(bundle), readFileSync(0, 'utf8'));
+  if (!bundle || args.length > 0) throw new UsageError(`${command} takes --bundle DIR [--profile NAME]`);
+  const result = harden(await hardenEngine(profile), resolve(bundle), readFileSync(0, 'utf8'));
   if (result.text !== undefined) out(result.text);
   return result.code;
 }
@@ -289,9 +282,9 @@ async function main(argv: string[]): Promise<number> {
       case 'harden':
         return await hardenCommand(rest);
       case 'harden-process':
-        return await hardenProcessCommand(rest);
+        return await hardenStdinCommand(command, rest, (engine, bundle, text) => engine.hardenProcessText(bundle, text));
       case 'harden-resources':
-        return await hardenResourcesCommand(rest);
+        return await hardenStdinCommand(command, rest, (engine, bundle, text) => engine.hardenResourcesText(bundle, text));
       case 'install':
       case 'uninstall':
         return await install(command, rest);

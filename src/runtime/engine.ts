@@ -23,7 +23,6 @@ import { chooseProfile } from '../profile/select.js';
 import type { ResolvedProfile, RuleName } from '../profile/types.js';
 import { harden, PASSES } from '../pipeline.js';
 import type { HardenResult } from '../pipeline.js';
-import type { Finding } from '../passes/types.js';
 import { joinsPodNetwork } from '../passes/user-namespace.js';
 import type { Spec } from '../spec/index.js';
 import { IdAllocator, nodePool } from '../state/ids.js';
@@ -110,6 +109,14 @@ type Resources = NonNullable<NonNullable<Spec['linux']>['resources']>;
 
 /** Passes that concern the process alone: what `exec` must re-apply to containerd's process file. */
 const PROCESS_RULES: ReadonlySet<RuleName> = new Set(['capabilities', 'noNewPrivileges', 'process', 'rlimits', 'lsm']);
+/** Passes that bound an `update`'s resources. */
+const RESOURCE_RULES: ReadonlySet<RuleName> = new Set(['cgroups', 'devices']);
+
+/** The profile with every rule but `names` turned off, for re-checking one part of a container. */
+function onlyRules(profile: ResolvedProfile, names: ReadonlySet<RuleName>): ResolvedProfile {
+  const rules = Object.fromEntries(PASSES.map(([name]) => [name, names.has(name) ? profile.rules[name] : { ...profile.rules[name], action: 'off' }]));
+  return { ...profile, rules: rules as unknown as ResolvedProfile['rules'] };
+}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -189,16 +196,21 @@ export class Engine {
   hardenProcessText(bundle: string, processText: string): { code: number; text?: string } {
     const inv = parseRuncArgs(['exec', 'x']);
     try {
-      const loaded = loadBundle(bundle);
-      const config = this.config();
-      const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
+      const { spec, profile } = this.bundleContext(bundle);
       const proc = parseRunnerJson(processText, 'process') as unknown as NonNullable<Spec['process']>;
-      const result = this.hardenProcess({ ...loaded.spec, process: proc }, profile);
+      const result = this.hardenProcess({ ...spec, process: proc }, profile);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       return { code: 0, text: stringifyJson(result.spec.process) + '\n' };
     } catch (err) {
       return { code: this.fail(inv, err) };
     }
+  }
+
+  /** A bundle's (hardened) config and the profile that applies to it, for the harden-only entries. */
+  private bundleContext(bundle: string): { spec: Spec; profile: ResolvedProfile } {
+    const { spec } = loadBundle(bundle);
+    const config = this.config();
+    return { spec, profile: this.selectProfile(config, this.baseProfile(config), spec) };
   }
 
   private baseProfile(config: BulwarkConfig): ResolvedProfile {
@@ -398,25 +410,17 @@ export class Engine {
 
   /** Re-apply the process rules to an exec'd process, as the profile would on create. */
   private hardenProcess(spec: Spec, profile: ResolvedProfile): HardenResult {
-    const processOnly: ResolvedProfile = {
-      ...profile,
-      rules: Object.fromEntries(
-        PASSES.map(([name]) => [name, PROCESS_RULES.has(name) ? profile.rules[name] : { ...profile.rules[name], action: 'off' }]),
-      ) as unknown as ResolvedProfile['rules'],
-    };
-    return harden(spec, processOnly, this.hostFactsFor(spec));
+    return harden(spec, onlyRules(profile, PROCESS_RULES), this.hostFactsFor(spec));
   }
 
   private exec(inv: RuncInvocation, argv: string[]): Outcome {
     const { spec, profile, record } = this.containerContext(inv);
-    const findings: Finding[] = [];
     const newArgv = [...argv];
     const processFile = inv.options.process as string | undefined;
     if (processFile) {
       const text = readFileSync(this.resolvePath(processFile), 'utf8');
       const proc = parseRunnerJson(text, processFile) as unknown as NonNullable<Spec['process']>;
       const result = this.hardenProcess({ ...spec, process: proc }, profile);
-      findings.push(...result.findings);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       if (result.findings.some((f) => f.action === 'fix')) writeFileAtomic(this.resolvePath(processFile), stringifyJson(result.spec.process) + '\n', 0o600);
     }
@@ -426,7 +430,6 @@ export class Engine {
     if (requested.length > 0) {
       const asProcess = { ...spec.process!, capabilities: { bounding: requested, effective: requested, permitted: requested } };
       const result = this.hardenProcess({ ...spec, process: asProcess }, profile);
-      findings.push(...result.findings);
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       const kept = new Set(result.spec.process?.capabilities?.bounding ?? []);
       removeFlagValues(newArgv, inv.commandIndex, ['--cap', '-c'], (v) => !kept.has(v));
@@ -455,11 +458,7 @@ export class Engine {
       cpu: { ...current.cpu, ...requested.cpu },
       ...(requested.pids ? { pids: requested.pids } : current.pids ? { pids: current.pids } : {}),
     };
-    const onlyCgroups: ResolvedProfile = {
-      ...profile,
-      rules: Object.fromEntries(PASSES.map(([name]) => [name, name === 'cgroups' || name === 'devices' ? profile.rules[name] : { ...profile.rules[name], action: 'off' }])) as unknown as ResolvedProfile['rules'],
-    };
-    const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyCgroups, this.hostFactsFor(spec));
+    const result = harden({ ...spec, linux: { ...spec.linux, resources: merged } }, onlyRules(profile, RESOURCE_RULES), this.hostFactsFor(spec));
     if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
     return result;
   }
@@ -471,11 +470,9 @@ export class Engine {
   hardenResourcesText(bundle: string, resourcesText: string): { code: number; text?: string } {
     const inv = parseRuncArgs(['update', 'x']);
     try {
-      const loaded = loadBundle(bundle);
-      const config = this.config();
-      const profile = this.selectProfile(config, this.baseProfile(config), loaded.spec);
+      const { spec, profile } = this.bundleContext(bundle);
       const requested = parseRunnerJson(resourcesText, 'resources') as Resources;
-      const result = this.clampResources(loaded.spec, profile, requested);
+      const result = this.clampResources(spec, profile, requested);
       return { code: 0, text: stringifyJson(result.spec.linux?.resources ?? {}) + '\n' };
     } catch (err) {
       return { code: this.fail(inv, err) };
@@ -485,7 +482,7 @@ export class Engine {
   private update(inv: RuncInvocation, argv: string[]): Outcome {
     const resourcesFile = inv.options.resources as string | undefined;
     if (resourcesFile === '-' && this.ctx.served) return { kind: 'cold', reason: 'update -r - reads the caller\'s stdin' };
-    const { spec, profile, record } = this.containerContext(inv);
+    const { config, spec, profile, record } = this.containerContext(inv);
     const newArgv = [...argv];
     let requested: Resources = {};
     if (resourcesFile) {
@@ -505,7 +502,6 @@ export class Engine {
     if (result.findings.some((f) => f.action === 'fix') || resourcesFile === '-') {
       // Hand runc one resources file holding the clamped values instead of the flags.
       const fixed = result.spec.linux?.resources ?? {};
-      const config = this.config();
       const file = join(recordDir(config.stateDir, inv.global.root, record.id), `update-${process.pid}.json`);
       writeFileAtomic(file, stringifyJson(fixed) + '\n', 0o600);
       const idIndex = newArgv.lastIndexOf(record.id);
