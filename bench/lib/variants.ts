@@ -8,7 +8,6 @@
 //          where the launcher looks. When it does not start, the variant is skipped with the
 //          reason, never measured as something else.
 
-import { join } from 'node:path';
 
 export interface BulwarkVariant {
   /** Arm key suffix: '' for the first (cold) variant, so its arms keep the key `bulwark`. */
@@ -30,4 +29,4 @@ export const VARIANTS: readonly BulwarkVariant[] = [
 export const variantKey = (base: string, v: BulwarkVariant): string => `${base}${v.suffix}`;
 
 /** Where the service of a config whose state directory is `stateDir` listens (and the launcher looks). */
-export const serviceSocket = (stateDir: string): string => join(stateDir, 'engine.sock');
+export { serviceSocketPath as serviceSocket } from '../../src/service/protocol.js';

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../host/config.js';
+import { canConnect } from '../net/unix-socket.js';
+import { serviceSocketPath } from '../service/protocol.js';
 import type { BulwarkConfig } from '../host/config.js';
 import { BLOCK_SIZE, nodePool, resolvePool } from '../state/ids.js';
 import type { Pool } from '../state/ids.js';
@@ -206,9 +208,8 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
     say('FAIL', `ID pool: ${(e as Error).message}`);
   }
 
-  const socket = join(config.stateDir, 'engine.sock');
-  const { answering } = await import('../service/server.js');
-  const served = await answering(socket);
+  const socket = serviceSocketPath(config.stateDir);
+  const served = await canConnect(socket);
   say(served ? 'ok' : 'warn', served
     ? `policy service: listening on ${socket} (creates and execs are served warm)`
     : `policy service: nothing listens on ${socket}; every create starts the engine cold (~0.4 s). Start \`bulwark serve\` or deploy/systemd/bulwark.socket`);

@@ -11,6 +11,10 @@
 // C can write and read this with a few lines and no parser, which is the point.
 
 export const PROTOCOL = 'bulwark/1';
+
+/** Where the launcher looks for the service (native/launcher.c: "%s/engine.sock"). */
+export const SOCKET_NAME = 'engine.sock';
+export const serviceSocketPath = (stateDir: string): string => `${stateDir}/${SOCKET_NAME}`;
 /** Larger frames are refused: a runc argv is a few hundred bytes. */
 export const MAX_FRAME = 1 << 20;
 

@@ -10,11 +10,12 @@
 // state directory differs from the service's is sent to the cold path, as is any call that
 // needs the caller's stdin or stdout. If the service is down, or dies mid-call, the launcher
 // runs the cold engine: slower, never unhardened.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { canConnect, listenOwnerOnly } from '../net/unix-socket.js';
+import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import type { BulwarkConfig } from '../host/config.js';
+import { dirname } from 'node:path';
+import { parseRuncArgs } from '../cli/runc-args.js';
 import type { NativeAddon, PeerCredentials } from '../native/index.js';
 import { collectForConfig } from '../runtime/gc.js';
 import { writeDefaultRuntime } from '../runtime/records.js';
@@ -22,10 +23,11 @@ import { chooseRuntime } from '../runtime/select-runtime.js';
 import { Engine } from '../runtime/engine.js';
 import type { Outcome } from '../runtime/engine.js';
 import { cachingLoaders } from './cache.js';
-import { decodeRequest, encodeReply, takeFrame } from './protocol.js';
+import { decodeRequest, encodeReply, serviceSocketPath, takeFrame } from './protocol.js';
 import type { ServiceReply, ServiceRequest } from './protocol.js';
 
-export const SOCKET_NAME = 'engine.sock';
+/** Subcommands that make a container: the service collects garbage soon after one. */
+const CREATES: ReadonlySet<string> = new Set(['create', 'run', 'restore']);
 
 /** A caller that has not sent its request by then is dropped. */
 const REQUEST_DEADLINE_MS = 10_000;
@@ -57,26 +59,10 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export function defaultSocketPath(config: BulwarkConfig): string {
-  return join(config.stateDir, SOCKET_NAME);
-}
-
 /** The descriptor behind a connected net.Socket (libuv's pipe handle exposes it on Linux). */
 function socketFd(socket: Socket): number | null {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : null;
-}
-
-/** Is something accepting connections on the unix socket `path`? (doctor asks this too) */
-export function answering(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 /** Remove a stale socket file from an earlier run; refuse to replace anything else. */
@@ -88,7 +74,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     return; // nothing there
   }
   if (!isSocket) throw new Error(`bulwark: ${path} exists and is not a socket; refusing to replace it`);
-  if (await answering(path)) throw new Error(`bulwark: a service is already listening on ${path}`);
+  if (await canConnect(path)) throw new Error(`bulwark: a service is already listening on ${path}`);
   unlinkSync(path);
 }
 
@@ -96,7 +82,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const now = opts.now ?? (() => new Date());
   const loaders = cachingLoaders();
   const config = loaders.config(opts.env); // a broken config stops the service from starting
-  const socketPath = opts.listenFd === undefined ? opts.socketPath ?? defaultSocketPath(config) : null;
+  const socketPath = opts.listenFd === undefined ? opts.socketPath ?? serviceSocketPath(config.stateDir) : null;
   try {
     // The launcher routes calls for containers it has no record of (list, spec, --version) by
     // this file; without it, they go to the first runc found until the first create.
@@ -104,7 +90,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   } catch (e) {
     opts.log(`default runtime: ${(e as Error).message}`);
   }
-  const stats = { served: 0, cold: 0, refused: 0, errors: 0, cacheHits: 0, cacheMisses: 0 };
+  const stats = { served: 0, cold: 0, refused: 0, errors: 0 };
   const own = { config: opts.env.BULWARK_CONFIG ?? '', stateDir: opts.env.BULWARK_STATE_DIR ?? '' };
   const myUid = process.getuid?.() ?? 0;
 
@@ -149,7 +135,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     });
     const outcome: Outcome = await engine.run(request.args);
     if (outcome.kind === 'exec') {
-      if (['create', 'run', 'restore'].includes(request.args.find((a) => !a.startsWith('-')) ?? '')) scheduleGc();
+      if (CREATES.has(parseRuncArgs(request.args).command ?? '')) scheduleGc();
       return { kind: 'exec', path: outcome.path, argv: outcome.argv };
     }
     if (outcome.kind === 'exit') return { kind: 'exit', code: outcome.code, message: stderr.join('') };
@@ -183,9 +169,11 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     socket.on('data', (chunk: Buffer) => {
       if (handled) return;
       buf = Buffer.concat([buf, chunk]);
-      let frame;
+      let request: ServiceRequest;
       try {
-        frame = takeFrame(buf);
+        const frame = takeFrame(buf);
+        if (!frame) return; // more bytes to come
+        request = decodeRequest(frame.strings);
       } catch (e) {
         handled = true;
         clearTimeout(deadline);
@@ -194,18 +182,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
         socket.destroy();
         return;
       }
-      if (!frame) return;
       handled = true;
       clearTimeout(deadline);
-      let request: ServiceRequest;
-      try {
-        request = decodeRequest(frame.strings);
-      } catch (e) {
-        stats.errors++;
-        opts.log(`dropped a malformed request: ${(e as Error).message}`);
-        socket.destroy();
-        return;
-      }
       answer(request, peer).then(
         (reply) => {
           if (reply.kind === 'cold') stats.cold++;
@@ -229,16 +207,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (socketPath) {
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
     await clearStaleSocket(socketPath);
-    const oldMask = process.umask(0o177); // the socket is born 0600: no window for other users
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(socketPath, () => resolve());
-      });
-    } finally {
-      process.umask(oldMask);
-    }
-    chmodSync(socketPath, 0o600);
+    await listenOwnerOnly(server, socketPath);
   } else {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

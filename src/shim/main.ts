@@ -47,11 +47,12 @@ async function serve(args: string[]): Promise<number> {
   }
   const { ShimProxy } = await import('./proxy.js');
   const { cliHardener } = await import('./harden.js');
-  const { recordPath, canConnect } = await import('./socket.js');
+  const { recordPath, CONNECT_TIMEOUT_MS } = await import('./socket.js');
+  const { canConnect } = await import('../net/unix-socket.js');
   const hardener = cliHardener({ bulwark: process.env.BULWARK_SHIM_CLI || join(installRoot, 'bin', 'bulwark'), profile: option(args, '--profile') });
   const proxy = new ShimProxy({ listenPath: listen, upstreamPath: upstream, hardener, bundleFor: (id) => join(bundleRoot, id), log });
   // A socket file nobody answers on is a dead proxy's: take its place. A live one wins.
-  if (await canConnect(listen)) {
+  if (await canConnect(listen, CONNECT_TIMEOUT_MS)) {
     say('ready');
     return 0;
   }

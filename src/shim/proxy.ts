@@ -12,7 +12,8 @@
 // The proxy lives as long as the real shim: a watch connection to it closing ends the proxy.
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { chmodSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { listenOwnerOnly } from '../net/unix-socket.js';
 import { encodeFrame, FrameReader, isOversized, MAX_MESSAGE_LENGTH, TYPE_REQUEST } from './ttrpc/frame.js';
 import type { Frame } from './ttrpc/frame.js';
 import { Code, decodeRequest, withPayload } from './ttrpc/messages.js';
@@ -222,20 +223,8 @@ export class ShimProxy {
     });
     const server = createServer((client) => relay(client, this.options.upstreamPath, this.gate, this.log));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Created 0600 from the start: nobody but root may ever reach the real shim through us.
-      const mask = process.umask(0o177);
-      try {
-        server.listen(this.options.listenPath, () => {
-          server.removeListener('error', reject);
-          resolve();
-        });
-      } finally {
-        process.umask(mask);
-      }
-    });
-    chmodSync(this.options.listenPath, 0o600);
+    // Nobody but root may ever reach the real shim through us.
+    await listenOwnerOnly(server, this.options.listenPath);
   }
 
   async stop(): Promise<void> {

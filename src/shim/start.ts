@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatStartOutput, parseStartOutput, unixPath } from './bootstrap.js';
-import { canConnect, recordPath } from './socket.js';
+import { canConnect } from '../net/unix-socket.js';
+import { CONNECT_TIMEOUT_MS, recordPath } from './socket.js';
 import type { ProxyRecord } from './socket.js';
 
 /** Longest unix socket path (sun_path is 108 bytes with the terminating NUL). */
@@ -126,7 +127,7 @@ export async function runStart(ctx: StartContext): Promise<number> {
     if (!upstream) throw new ShimError(`the real shim's address is not a unix socket: ${output.address}`);
     mkdirSync(ctx.socketDir, { recursive: true, mode: 0o700 });
     const listen = proxySocketPath(ctx.socketDir, output.address);
-    if (!(await canConnect(listen))) await spawnProxy(ctx, listen, upstream);
+    if (!(await canConnect(listen, CONNECT_TIMEOUT_MS))) await spawnProxy(ctx, listen, upstream);
     const proxyAddress = `unix://${listen}`;
     rewriteAddressFile(ctx.cwd, output.address, proxyAddress);
     ctx.stdout(formatStartOutput(output, proxyAddress));
@@ -156,7 +157,7 @@ export async function reapProxy(bundle: string, socketDir: string): Promise<stri
     return null;
   }
   if (record.listen !== listen || !Number.isInteger(record.pid) || record.pid <= 1) return null;
-  if (await canConnect(record.upstream)) return null; // the real shim still serves other containers
+  if (await canConnect(record.upstream, CONNECT_TIMEOUT_MS)) return null; // the real shim still serves other containers
   // Signal only our own proxy: its command line names this socket.
   let cmdline = '';
   try {

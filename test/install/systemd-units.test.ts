@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, INSTALL_ROOT } from '../../src/host/config.js';
-import { SOCKET_NAME } from '../../src/service/server.js';
+import { SOCKET_NAME } from '../../src/service/protocol.js';
 
 const unit = (name: string) => readFileSync(join(INSTALL_ROOT, 'deploy', 'systemd', name), 'utf8');
 const value = (text: string, key: string) => text.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
