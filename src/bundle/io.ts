@@ -7,11 +7,11 @@
 // tmpfs under /run) is rebuilt by the engine that recreates it. An fsync pair cost 15-30 ms per
 // create on this disk, several times Bulwark's whole budget.
 import {
-  closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync,
+  closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, realpathSync,
   renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { assertSpec } from '../spec/index.js';
 import type { Spec } from '../spec/index.js';
@@ -200,14 +200,26 @@ export interface RenameFailpoints {
   afterRename: FailpointName;
 }
 
+export interface AtomicWriteOptions {
+  failpoints?: RenameFailpoints;
+  /**
+   * Also survive a power loss: fsync the file before the rename and its directory after. For
+   * files that outlive the machine's uptime (containerd's and Docker's configs), not for
+   * bundles and state, which a reboot discards anyway (see the top of this file).
+   */
+  durable?: boolean;
+}
+
 /** Write `text` to `path` atomically; never follows a symlink at `path` (rename replaces it). */
-export function writeFileAtomic(path: string, text: string, mode = 0o600, points?: RenameFailpoints): void {
+export function writeFileAtomic(path: string, text: string, mode = 0o600, options: AtomicWriteOptions = {}): void {
+  const points = options.failpoints;
   const tmp = `${path}.bulwark-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     const buf = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    if (options.durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmp);
@@ -222,6 +234,14 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600, points
     throw err;
   }
   if (points) failpoint(points.afterRename);
+  if (options.durable) {
+    const dir = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
 }
 
 function processGone(pid: number): boolean {
@@ -273,5 +293,5 @@ export function writeHardenedConfig(loaded: LoadedConfig, spec: Spec): void {
   removeStaleTemps(loaded.path);
   if (!exists(orig)) writeFileAtomic(orig, loaded.text, 0o600);
   failpoint('config.before-write');
-  writeFileAtomic(loaded.path, stringifyJson(spec) + '\n', loaded.mode || 0o600, { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' });
+  writeFileAtomic(loaded.path, stringifyJson(spec) + '\n', loaded.mode || 0o600, { failpoints: { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' } });
 }

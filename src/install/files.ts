@@ -1,6 +1,6 @@
 // File helpers shared by `bulwark install` and `uninstall`: a unified diff for --dry-run,
-// timestamped backups, and atomic replacement of a config file (temp + fsync + rename).
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
+// timestamped backups, and atomic, durable replacement of a config file (temp + fsync + rename).
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, statSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../bundle/io.js';
 
@@ -26,7 +26,7 @@ export function writeAtomic(path: string, text: string): void {
   } catch {
     // new file
   }
-  writeFileAtomic(path, text, mode);
+  writeFileAtomic(path, text, mode, { durable: true }); // containerd's config outlives a reboot
 }
 
 export const BACKUP_MARK = '.bulwark-backup-';
