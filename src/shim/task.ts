@@ -23,30 +23,44 @@ export function decodeCreateTask(payload: Uint8Array): CreateTask {
   return { id: getString(fields, 1), bundle: getString(fields, 2) };
 }
 
+/** A google.protobuf.Any field of a request: its type URL, its value, and its own fields. */
+export interface AnyField {
+  typeUrl: string;
+  value: Uint8Array;
+  fields: readonly Field[];
+}
+
+/** The Any at field `n` of a message, or undefined when the message does not carry it. */
+function readAny(fields: readonly Field[], n: number): AnyField | undefined {
+  const any = getBytes(fields, n);
+  if (any === undefined) return undefined;
+  const anyFields = readFields(any);
+  return { typeUrl: getString(anyFields, 1), value: getBytes(anyFields, 2) ?? new Uint8Array(0), fields: anyFields };
+}
+
+/** The message with the Any at field `n` holding `value` instead; every other field (and the Any's type_url) kept byte for byte. */
+function withAnyValue(fields: readonly Field[], n: number, any: AnyField, value: Uint8Array): Uint8Array {
+  return replaceField(fields, n, lenField(n, replaceField(any.fields, 2, lenField(2, value))));
+}
+
 export interface ExecProcess {
   id: string;
   execId: string;
   /** Absent when the request carries no spec. */
-  spec?: { typeUrl: string; value: Uint8Array; fields: readonly Field[] };
+  spec?: AnyField;
   fields: readonly Field[];
 }
 
 export function decodeExecProcess(payload: Uint8Array): ExecProcess {
   const fields = readFields(payload);
-  const any = getBytes(fields, 7);
-  const result: ExecProcess = { id: getString(fields, 1), execId: getString(fields, 2), fields };
-  if (any !== undefined) {
-    const anyFields = readFields(any);
-    result.spec = { typeUrl: getString(anyFields, 1), value: getBytes(anyFields, 2) ?? new Uint8Array(0), fields: anyFields };
-  }
-  return result;
+  const spec = readAny(fields, 7);
+  return { id: getString(fields, 1), execId: getString(fields, 2), fields, ...(spec ? { spec } : {}) };
 }
 
-/** The exec request with the spec's JSON replaced; every other field (and the Any's type_url) kept byte for byte. */
+/** The exec request with the spec's JSON replaced. */
 export function withProcessSpec(exec: ExecProcess, json: Uint8Array): Uint8Array {
   if (!exec.spec) throw new Error('exec request has no spec');
-  const any = replaceField(exec.spec.fields, 2, lenField(2, json));
-  return replaceField(exec.fields, 7, lenField(7, any));
+  return withAnyValue(exec.fields, 7, exec.spec, json);
 }
 
 /** containerd registers specs.LinuxResources under this URL (UpdateTaskRequest.resources). */
@@ -55,25 +69,19 @@ export const RESOURCES_TYPE_URL = /^(types\.containerd\.io\/)?opencontainers\/ru
 export interface UpdateTask {
   id: string;
   /** Absent when the update carries only annotations. */
-  resources?: { typeUrl: string; value: Uint8Array; fields: readonly Field[] };
+  resources?: AnyField;
   fields: readonly Field[];
 }
 
 /** UpdateTaskRequest { string id = 1; google.protobuf.Any resources = 2; map<string,string> annotations = 3; } */
 export function decodeUpdateTask(payload: Uint8Array): UpdateTask {
   const fields = readFields(payload);
-  const any = getBytes(fields, 2);
-  const result: UpdateTask = { id: getString(fields, 1), fields };
-  if (any !== undefined) {
-    const anyFields = readFields(any);
-    result.resources = { typeUrl: getString(anyFields, 1), value: getBytes(anyFields, 2) ?? new Uint8Array(0), fields: anyFields };
-  }
-  return result;
+  const resources = readAny(fields, 2);
+  return { id: getString(fields, 1), fields, ...(resources ? { resources } : {}) };
 }
 
-/** The update request with the resources' JSON replaced; every other field kept byte for byte. */
+/** The update request with the resources' JSON replaced. */
 export function withResources(update: UpdateTask, json: Uint8Array): Uint8Array {
   if (!update.resources) throw new Error('update request has no resources');
-  const any = replaceField(update.resources.fields, 2, lenField(2, json));
-  return replaceField(update.fields, 2, lenField(2, any));
+  return withAnyValue(update.fields, 2, update.resources, json);
 }
