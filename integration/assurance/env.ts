@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { findExecutable, repoRoot, tempPrefix } from '../lib/index.js';
+import { blockFilesIn, mountsUnder, podBlockIn } from '../lib/bulwark.js';
 
 export const BULWARK_RUNTIME = join(repoRoot, 'bin', 'bulwark-runtime');
 export const BULWARK_CLI = join(repoRoot, 'bin', 'bulwark');
@@ -147,27 +148,16 @@ export class AssuranceEnv {
 
   /** The pod's block (ids/pods/<key> -> n), if it holds one. */
   podBlock(key: string): number | undefined {
-    try {
-      const n = Number(readlinkSync(join(this.stateDir, 'ids', 'pods', key)));
-      return Number.isInteger(n) ? n : undefined;
-    } catch {
-      return undefined;
-    }
+    return podBlockIn(this.stateDir, key);
   }
 
   blockFiles(): string[] {
-    const dir = join(this.stateDir, 'ids', 'blocks');
-    return existsSync(dir) ? readdirSync(dir).sort((a, b) => Number(a) - Number(b)) : [];
+    return blockFilesIn(this.stateDir);
   }
 
   /** Mount points at or below this env's directory. */
   mounts(): string[] {
-    return readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[4])
-      .filter((p): p is string => p !== undefined && p !== '')
-      .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-      .filter((p) => p === this.dir || p.startsWith(`${this.dir}/`));
+    return mountsUnder(this.dir);
   }
 
   /** Force-delete what runc still has here, collect Bulwark's state, then remove everything. */

@@ -84,6 +84,22 @@ export function mountsUnder(dir: string): string[] {
   return [...new Set(points.filter((point) => point === dir || point.startsWith(`${dir}/`)))].sort((a, b) => b.length - a.length);
 }
 
+/** The block a pod holds in a Bulwark state directory (ids/pods/<key> -> n), if any. */
+export function podBlockIn(stateDir: string, key: string): number | undefined {
+  try {
+    const n = Number(readlinkSync(join(stateDir, 'ids', 'pods', key)));
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The claimed ID block files of a Bulwark state directory, in block order. */
+export function blockFilesIn(stateDir: string): string[] {
+  const dir = join(stateDir, 'ids', 'blocks');
+  return existsSync(dir) ? readdirSync(dir).sort((a, b) => Number(a) - Number(b)) : [];
+}
+
 let callCounter = 0;
 
 /**
@@ -234,12 +250,7 @@ export class BulwarkHarness {
 
   /** The ID block the pod `key` holds in this state directory (ids/pods/<key> -> n). */
   podBlock(key: string): number | undefined {
-    try {
-      const n = Number(readlinkSync(join(this.stateDir, 'ids', 'pods', key)));
-      return Number.isInteger(n) ? n : undefined;
-    } catch {
-      return undefined;
-    }
+    return podBlockIn(this.stateDir, key);
   }
 
   /**

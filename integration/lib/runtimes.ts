@@ -402,3 +402,14 @@ export function openRuntime(name: LowLevelRuntime, options: DescriptorOptions = 
 process.once('exit', () => {
   for (const client of clients) client.forgetSync();
 });
+
+/** Why `name` cannot run containers here (a test's skip reason), or false when it can. */
+export async function unavailableReason(name: LowLevelRuntime): Promise<string | false> {
+  const client = openRuntime(name);
+  try {
+    const a = await client.availability();
+    return a.available ? false : a.reason;
+  } finally {
+    await client.dispose();
+  }
+}

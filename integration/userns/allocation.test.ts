@@ -6,26 +6,16 @@
 import t from 'tap';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, openRuntime } from '../lib/index.js';
+import { makeBundle, unavailableReason } from '../lib/index.js';
 import type { Bundle } from '../lib/index.js';
 import { POOL_BLOCKS, UsernsEnv, criAnnotations } from './env.js';
-import type { Runtime } from './env.js';
 
 t.setTimeout(900_000);
 const PARALLEL = 50;
 
-async function available(name: Runtime): Promise<string | false> {
-  const client = openRuntime(name);
-  try {
-    const a = await client.availability();
-    return a.available ? false : a.reason;
-  } finally {
-    await client.dispose();
-  }
-}
 
 for (const name of ['runc', 'crun'] as const) {
-  const skip = await available(name);
+  const skip = await unavailableReason(name);
   t.test(name, { skip }, async (t) => {
     const env = new UsernsEnv(name);
     t.teardown(() => env.dispose());

@@ -12,23 +12,13 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { findExecutable, makeBundle, nsInode, openRuntime, parseIdMap, parseProbeOutput, tempPrefix } from '../lib/index.js';
+import { findExecutable, makeBundle, nsInode, parseIdMap, parseProbeOutput, tempPrefix, unavailableReason } from '../lib/index.js';
 import type { Bundle, SelfReport } from '../lib/index.js';
 import type { NamespaceReference, Spec } from '../../src/spec/index.js';
 import { BLOCK, POOL_START, UsernsEnv, criAnnotations, mountsUnder } from './env.js';
-import type { Runtime } from './env.js';
 
 t.setTimeout(300_000);
 
-async function available(name: Runtime): Promise<string | false> {
-  const client = openRuntime(name);
-  try {
-    const a = await client.availability();
-    return a.available ? false : a.reason;
-  } finally {
-    await client.dispose();
-  }
-}
 
 /** runc joins the user namespace first before 1.3.0 (its two-stage join came with 1.3.0). */
 async function runcJoinsUserFirst(): Promise<{ userFirst: boolean; version: string }> {
@@ -68,7 +58,7 @@ function appNamespaces(sandboxPid: number, network: string): NamespaceReference[
 const CNI_WARNING = /^joins network namespace .*, which existed before the pod's user namespace and is not owned by it \(a CNI network namespace\).*on runc before 1\.3 they fail \(setns EPERM\)/;
 
 for (const name of ['runc', 'crun'] as const) {
-  const skip = await available(name);
+  const skip = await unavailableReason(name);
   t.test(name, { skip }, async (t) => {
     const { file: netns, release } = await pinNetns();
     const netnsInode = statSync(netns).ino;

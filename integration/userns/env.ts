@@ -4,12 +4,13 @@
 // them. dispose() force-deletes what the tests created, runs `bulwark gc` (which detaches
 // Bulwark's mounts for them), and only then removes the directory, after checking that nothing
 // is mounted below it.
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { crunWrapperPath, findExecutable, repoRoot, tempPrefix } from '../lib/index.js';
 import type { Bundle } from '../lib/index.js';
+import { blockFilesIn, mountsUnder, podBlockIn } from '../lib/bulwark.js';
 
 export const POOL_START = 3_000_000_000;
 export const BLOCK = 65536;
@@ -26,15 +27,7 @@ export interface CallResult {
   durationMs: number;
 }
 
-/** Mount points at or below `dir` in this mount namespace. */
-export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-}
+export { mountsUnder };
 
 export interface UsernsEnvOptions {
   /** Extra profiles (name -> YAML); the profile directory is then a copy of profiles/ plus these. */
@@ -134,20 +127,11 @@ export class UsernsEnv {
 
   /** The block index a pod holds (ids/pods/<key> -> n). */
   podBlock(key: string): number | undefined {
-    try {
-      const n = Number(readlinkSync(join(this.stateDir, 'ids', 'pods', key)));
-      return Number.isInteger(n) ? n : undefined;
-    } catch {
-      return undefined;
-    }
+    return podBlockIn(this.stateDir, key);
   }
 
   blockFiles(): string[] {
-    try {
-      return readdirSync(join(this.stateDir, 'ids', 'blocks')).sort((a, b) => Number(a) - Number(b));
-    } catch {
-      return [];
-    }
+    return blockFilesIn(this.stateDir);
   }
 
   rootfsMounts(): string[] {

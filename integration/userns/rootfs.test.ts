@@ -9,11 +9,10 @@ import type { Test } from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { makeBundle, nsInode, openRuntime, parseIdMap, parseProbeOutput, tempPrefix } from '../lib/index.js';
+import { makeBundle, nsInode, parseIdMap, parseProbeOutput, tempPrefix, unavailableReason } from '../lib/index.js';
 import type { Bundle, SelfReport } from '../lib/index.js';
 import type { Spec } from '../../src/spec/index.js';
 import { BLOCK, POOL_START, UsernsEnv, criAnnotations, mountsUnder } from './env.js';
-import type { Runtime } from './env.js';
 
 t.setTimeout(600_000);
 
@@ -48,15 +47,6 @@ function parse(stdout: string): Seen {
 /** runc spec makes the rootfs read-only; these containers write. */
 const writable = (spec: Spec) => void (spec.root = { ...spec.root!, readonly: false });
 
-async function available(name: Runtime): Promise<string | false> {
-  const client = openRuntime(name);
-  try {
-    const a = await client.availability();
-    return a.available ? false : a.reason;
-  } finally {
-    await client.dispose();
-  }
-}
 
 /** The image's view checked from inside, and the host's view of what the container wrote. */
 async function checkRootfs(t: Test, env: UsernsEnv, bundle: Bundle, originalRootfs: string): Promise<void> {
@@ -83,7 +73,7 @@ async function checkRootfs(t: Test, env: UsernsEnv, bundle: Bundle, originalRoot
 }
 
 for (const name of ['runc', 'crun'] as const) {
-  const skip = await available(name);
+  const skip = await unavailableReason(name);
   t.test(name, { skip }, async (t) => {
     const env = new UsernsEnv(name);
     t.teardown(() => env.dispose());

@@ -12,23 +12,12 @@ import type { Test } from 'tap';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { makeBundle, openRuntime, tempPrefix } from '../lib/index.js';
-import type { Bundle } from '../lib/index.js';
+import { makeBundle, tempPrefix, unavailableReason } from '../lib/index.js';
 import type { Mount, Spec } from '../../src/spec/index.js';
 import { BLOCK, POOL_START, UsernsEnv, mountsUnder } from './env.js';
-import type { Runtime } from './env.js';
 
 t.setTimeout(600_000);
 
-async function available(name: Runtime): Promise<string | false> {
-  const client = openRuntime(name);
-  try {
-    const a = await client.availability();
-    return a.available ? false : a.reason;
-  } finally {
-    await client.dispose();
-  }
-}
 
 const bindAt = (source: string, destination: string): Mount => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] });
 
@@ -98,7 +87,7 @@ function volumeClones(env: UsernsEnv, id: string): string[] {
 }
 
 for (const name of ['runc', 'crun'] as const) {
-  const skip = await available(name);
+  const skip = await unavailableReason(name);
   t.test(name, { skip }, async (t) => {
     const env = new UsernsEnv(name);
     t.teardown(() => env.dispose());
@@ -165,7 +154,7 @@ rules:
     volumes: idmap-or-refuse
 `;
 
-t.test('a volume that cannot be idmapped (an overlay mount): the profile decides', { skip: await available('runc') }, async (t) => {
+t.test('a volume that cannot be idmapped (an overlay mount): the profile decides', { skip: await unavailableReason('runc') }, async (t) => {
   const base = mkdtempSync(`${tempPrefix}volumes-ov-`);
   chmodSync(base, 0o711);
   const ov = Object.fromEntries(['lower', 'upper', 'work', 'merged'].map((d) => [d, join(base, d)])) as Record<'lower' | 'upper' | 'work' | 'merged', string>;
