@@ -118,6 +118,13 @@ export interface NativeError extends Error {
   path?: string;
 }
 
+/** One line for a failed native (or fs) call: "syscall path: CODE", else the message. */
+export function describeNativeError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code && err.syscall) return `${err.syscall}${err.path ? ` ${err.path}` : ''}: ${err.code}`;
+  return err.message ?? String(e);
+}
+
 export function isNativeError(e: unknown): e is NativeError {
   if (!(e instanceof Error)) return false;
   const x = e as Partial<NativeError>;

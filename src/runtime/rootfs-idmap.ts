@@ -32,6 +32,7 @@ import type { Finding } from '../passes/types.js';
 import type { ResolvedProfile } from '../profile/types.js';
 import type { IDMapping, Spec } from '../spec/index.js';
 import { parseJson } from '../json/lossless.js';
+import { describeNativeError } from '../native/index.js';
 import { rootKey } from './records.js';
 import { prepareVolumes, volumesDir, wantsVolumeIdmap } from './volume-idmap.js';
 
@@ -389,12 +390,6 @@ function hasAll(native: Partial<RootfsNative>): native is RootfsNative {
   return ['createUserNamespace', 'idmapMount', 'closeFd', 'mount', 'unmount'].every((k) => typeof native[k as keyof RootfsNative] === 'function');
 }
 
-function describeError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code && err.syscall) return `${err.syscall}${err.path ? ` ${err.path}` : ''}: ${err.code}`;
-  return err.message ?? String(e);
-}
-
 /**
  * The container's directory under the state directory, ready for mounts: every directory on the
  * way traversable by the mapped root, anything an earlier container of this id left removed.
@@ -449,7 +444,7 @@ function idmapRootfs(req: RootfsRequest, dir: string, setupProblem: string | nul
       const undone = removeRootfsMounts(dir, req.native.unmount ? (req.native as RootfsNative) : null, mountinfo);
       if (!undone.ok) cleanup = `; ${undone.problem}`;
     }
-    const reason = describeError(e) + cleanup;
+    const reason = describeNativeError(e) + cleanup;
     if (rule.rootfs === 'idmap-or-refuse') {
       return {
         spec,
@@ -484,7 +479,7 @@ export function prepareRootfs(req: RootfsRequest): RootfsResult {
   try {
     prepareContainerDir(req, dir, req.native, mountinfo);
   } catch (e) {
-    setupProblem = describeError(e);
+    setupProblem = describeNativeError(e);
   }
 
   const rootfs: RootfsStep = rootfsWanted ? idmapRootfs(req, dir, setupProblem, mountinfo) : { spec, findings: [], strategy: 'none', mounted: false };

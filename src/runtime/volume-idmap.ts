@@ -31,18 +31,17 @@
 // container writes belongs to the pod's mapped IDs; nothing is chowned); `idmap-or-refuse`
 // refuses the container.
 import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, posix, sep } from 'node:path';
+import { isAbsolute, join, sep } from 'node:path';
+import { describeNativeError } from '../native/index.js';
+import { isBindMount, isWithin, normalisePath } from '../passes/mounts.js';
 import type { Finding } from '../passes/types.js';
 import type { ResolvedProfile } from '../profile/types.js';
-import type { Mount, Spec } from '../spec/index.js';
+import type { Spec } from '../spec/index.js';
 import { parseJson } from '../json/lossless.js';
+import type { RootfsNative } from './rootfs-idmap.js';
 
 /** The addon calls this module needs (a subset of RootfsNative). */
-export interface VolumeNative {
-  createUserNamespace(uidMap: NonNullable<NonNullable<Spec['linux']>['uidMappings']>, gidMap: NonNullable<NonNullable<Spec['linux']>['gidMappings']>): number;
-  idmapMount(source: string, target: string, usernsFd: number, recursive: boolean): void;
-  closeFd(fd: number): void;
-}
+export type VolumeNative = Pick<RootfsNative, 'createUserNamespace' | 'idmapMount' | 'closeFd'>;
 
 const RULE = 'userNamespace.volumes';
 
@@ -54,20 +53,6 @@ export type SourceKind = 'directory' | 'file' | 'other' | 'missing';
 export type IdmapDecision = { index: number; destination: string; source: string; action: 'idmap'; recursive: boolean };
 export type VolumeDecision = IdmapDecision | { index: number; destination: string; source: string; action: 'keep'; reason: string };
 
-const hasOption = (m: Mount, option: string) => (m.options ?? []).includes(option);
-
-export function isBind(m: Mount): boolean {
-  return m.type === 'bind' || hasOption(m, 'bind') || hasOption(m, 'rbind');
-}
-
-function normalise(path: string): string {
-  const p = posix.normalize(path);
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
-}
-
-function within(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir + '/');
-}
 
 const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
 
@@ -79,19 +64,19 @@ const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
 export function planVolumes(spec: Spec, kindOf: (source: string) => SourceKind, realOf: (source: string) => string = (s) => s): VolumeDecision[] {
   const out: VolumeDecision[] = [];
   (spec.mounts ?? []).forEach((m, index) => {
-    if (!isBind(m) || !m.source) return;
+    if (!isBindMount(m) || !m.source) return;
     const base = { index, destination: m.destination, source: m.source };
     const keep = (reason: string) => out.push({ ...base, action: 'keep', reason });
     if (!isAbsolute(m.source)) return keep('a relative source (resolved by the runtime in the bundle)');
-    if (normalise(m.destination) === '/dev/shm') return keep('shared memory: a 1777 tmpfs that works as it is');
-    const real = normalise(realOf(m.source));
-    const tree = SYSTEM_TREES.find((d) => within(real, d));
+    if (normalisePath(m.destination) === '/dev/shm') return keep('shared memory: a 1777 tmpfs that works as it is');
+    const real = normalisePath(realOf(m.source));
+    const tree = SYSTEM_TREES.find((d) => isWithin(real, d));
     if (tree) return keep(`from ${tree}, which must stay the host's (and cannot be idmapped)`);
     const kind = kindOf(m.source);
     if (kind === 'file') return keep("a single file (the runtime's hosts, hostname, resolv.conf, a termination log): usable as it is, and not to be written as host root");
     if (kind === 'missing') return keep('does not exist (the runtime reports it)');
     if (kind === 'other') return keep('not a directory');
-    out.push({ ...base, action: 'idmap', recursive: hasOption(m, 'rbind') });
+    out.push({ ...base, action: 'idmap', recursive: (m.options ?? []).includes('rbind') });
   });
   return out;
 }
@@ -101,7 +86,7 @@ export function wantsVolumeIdmap(spec: Spec, profile: ResolvedProfile): boolean 
   const rule = profile.rules.userNamespace;
   if (profile.mode === 'audit' || rule.action === 'off' || rule.volumes === 'none') return false;
   const linux = spec.linux;
-  return Boolean(linux?.namespaces?.some((n) => n.type === 'user') && linux.uidMappings?.length && linux.gidMappings?.length && spec.mounts?.some(isBind));
+  return Boolean(linux?.namespaces?.some((n) => n.type === 'user') && linux.uidMappings?.length && linux.gidMappings?.length && spec.mounts?.some(isBindMount));
 }
 
 // ---- mounting (the shell) ----
@@ -155,12 +140,6 @@ function hasAll(native: Partial<VolumeNative>): native is VolumeNative {
   return ['createUserNamespace', 'idmapMount', 'closeFd'].every((k) => typeof native[k as keyof VolumeNative] === 'function');
 }
 
-function describeError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code && err.syscall) return `${err.syscall}${err.path ? ` ${err.path}` : ''}: ${err.code}`;
-  return err.message ?? String(e);
-}
-
 /**
  * A retried create of an already hardened bundle names Bulwark's old clones as sources (gone
  * by now, or about to be replaced): the original config says what they were clones of.
@@ -179,7 +158,7 @@ function originalSources(req: VolumeRequest): (index: number, source: string) =>
     }
     const before = orig?.mounts?.[index];
     const mine = req.spec.mounts?.[index];
-    if (!before?.source || !mine || normalise(before.destination) !== normalise(mine.destination)) {
+    if (!before?.source || !mine || normalisePath(before.destination) !== normalisePath(mine.destination)) {
       throw new Error(`mounts[${index}].source ${source} points into Bulwark's own mounts and the original source is unknown`);
     }
     return before.source;
@@ -210,7 +189,7 @@ export function prepareVolumes(req: VolumeRequest): VolumeResult {
     const traced: Spec = { ...spec, mounts: (spec.mounts ?? []).map((m, i) => (m.source ? { ...m, source: sources.get(i)! } : m)) };
     plan = planVolumes(traced, kindOf, realOf).filter((d): d is IdmapDecision => d.action === 'idmap');
   } catch (e) {
-    return { spec, findings: [{ rule: RULE, path: 'mounts', action: refuse ? 'deny' : 'warn', message: describeError(e) }], mounted, refused: refuse };
+    return { spec, findings: [{ rule: RULE, path: 'mounts', action: refuse ? 'deny' : 'warn', message: describeNativeError(e) }], mounted, refused: refuse };
   }
   if (plan.length === 0) return none;
 
@@ -224,7 +203,7 @@ export function prepareVolumes(req: VolumeRequest): VolumeResult {
       fd = (req.native as VolumeNative).createUserNamespace(linux.uidMappings!, linux.gidMappings!);
       mkdirSync(volumesDir(req.containerDir), { recursive: true, mode: 0o711 });
     } catch (e) {
-      common = describeError(e);
+      common = describeNativeError(e);
     }
   }
   try {
@@ -242,7 +221,7 @@ export function prepareVolumes(req: VolumeRequest): VolumeResult {
           (req.native as VolumeNative).idmapMount(real, target, fd!, d.recursive);
           mounted.push(target);
         } catch (e) {
-          problem = describeError(e);
+          problem = describeNativeError(e);
         }
       }
       if (problem === null && target) {
