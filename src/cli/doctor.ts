@@ -1,11 +1,12 @@
 // `bulwark doctor`: what this node offers Bulwark, and what to fix before relying on it. Each
 // line is `[ok]`, `[warn]` or `[FAIL]`; `ok` is false when any line failed. Read-only apart from
 // the idmap probe, which mounts and detaches one idmapped clone of an empty temporary directory.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../host/config.js';
+import { readTextOrNull } from '../host/read.js';
 import { canConnect } from '../net/unix-socket.js';
 import { serviceSocketPath } from '../service/protocol.js';
 import type { BulwarkConfig } from '../host/config.js';
@@ -68,17 +69,9 @@ export function subuidClashes(pool: Range, subuidText: string | null): string[] 
   return clashes;
 }
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** containerd's config and the files its `imports` name (relative globs resolve against `/`). */
 export function containerdFiles(main = '/etc/containerd/config.toml'): string[] {
-  const text = readText(main);
+  const text = readTextOrNull(main);
   if (text === null) return [];
   const files = [main];
   const list = /^\s*imports\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? '';
@@ -126,7 +119,7 @@ function idmapProbe(native: NativeAddon, pool: Pool): string | null {
   } finally {
     if (mounted) native.unmount(dst, 2 | 8);
     if (fd >= 0) native.closeFd(fd);
-    if (!mounted || !readText('/proc/self/mountinfo')?.includes(dst)) rmSync(dir, { recursive: true, force: true });
+    if (!mounted || !readTextOrNull('/proc/self/mountinfo')?.includes(dst)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -158,7 +151,7 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
   if (native) {
     const mode = native.cgroupMode();
     const controllersFile = mode === 'v2' ? '/sys/fs/cgroup/cgroup.controllers' : mode === 'hybrid' ? '/sys/fs/cgroup/unified/cgroup.controllers' : null;
-    const controllers = controllersFile ? (readText(controllersFile) ?? '').trim() || '(none)' : null;
+    const controllers = controllersFile ? (readTextOrNull(controllersFile) ?? '').trim() || '(none)' : null;
     const label = mode === 'v2' ? 'cgroup v2' : mode === 'hybrid' ? 'cgroup v1/v2 hybrid' : 'cgroup v1';
     say(mode === 'v2' ? 'ok' : 'warn', `cgroups: ${label}${controllers !== null ? `; v2 controllers: ${controllers}` : ''}${mode === 'hybrid' ? ' (crun 1.x refuses hybrid hosts; runc uses v1)' : ''}`);
 
@@ -195,9 +188,9 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
     say('ok', `runtime ${name}${name === config.defaultRuntime ? ' (default)' : ''}: ${path} ${[...entry.args].join(' ')}${entry.args.length ? ' ' : ''}— ${await runtimeVersion(path)}`);
   }
 
-  const subuid = readText('/etc/subuid');
+  const subuid = readTextOrNull('/etc/subuid');
   try {
-    const pool = resolvePool(config.idPool, subuid, readText('/etc/subgid'));
+    const pool = resolvePool(config.idPool, subuid, readTextOrNull('/etc/subgid'));
     const range = { start: pool.start, size: pool.size };
     say('ok', `ID pool: ${span(range)} (${Math.floor(pool.size / BLOCK_SIZE)} pod blocks of ${BLOCK_SIZE}) from ${pool.source}`);
     const k = kubeletCheck(range, subuid);
@@ -218,7 +211,7 @@ export async function doctor(): Promise<{ lines: string[]; ok: boolean }> {
   if (files.length === 0) {
     say('warn', 'containerd: no /etc/containerd/config.toml (Bulwark is not registered as a runtime handler)');
   } else {
-    const hit = files.find((f) => /bulwark/.test(readText(f) ?? ''));
+    const hit = files.find((f) => /bulwark/.test(readTextOrNull(f) ?? ''));
     say(hit ? 'ok' : 'warn', hit ? `containerd: a bulwark runtime is configured in ${hit}` : `containerd: no bulwark runtime in ${files.join(', ')}`);
   }
   return { lines, ok };

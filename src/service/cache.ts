@@ -3,8 +3,9 @@
 // re-reads the files' bytes on every call, reusing the parsed value only while every file it
 // was built from (including the ones found missing) reads back the same. An edit to a profile
 // or the config therefore applies to the next container, exactly as on the cold path.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../host/config.js';
+import { readTextOrNull } from '../host/read.js';
 import type { BulwarkConfig } from '../host/config.js';
 import { directorySource, loadProfile } from '../profile/load.js';
 import type { ProfileSource } from '../profile/load.js';
@@ -14,14 +15,6 @@ import type { EngineLoaders } from '../runtime/engine.js';
 
 /** What a file held when a cached value was built: its text, or null when it did not exist. */
 type Reads = Map<string, string | null>;
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** A source that notes every read (absolute path → text or null) in `reads`. */
 function recordingSource(dir: string, reads: Reads): ProfileSource {
@@ -38,7 +31,7 @@ function recordingSource(dir: string, reads: Reads): ProfileSource {
 }
 
 function unchanged(reads: Reads): boolean {
-  for (const [path, text] of reads) if (readOrNull(path) !== text) return false;
+  for (const [path, text] of reads) if (readTextOrNull(path) !== text) return false;
   return true;
 }
 
@@ -63,7 +56,7 @@ export function cachingLoaders(): EngineLoaders & { stats: CacheStats } {
       }
       stats.misses++;
       // Read first, parse after: if the file changes in between, the next call sees a mismatch.
-      const reads: Reads = new Map([[file, readOrNull(file)]]);
+      const reads: Reads = new Map([[file, readTextOrNull(file)]]);
       const value = loadConfig(env); // errors are not cached: the next call tries again
       config = { reads, stateDirEnv: env.BULWARK_STATE_DIR, value };
       return value;

@@ -7,6 +7,7 @@ import { mkdirSync, openSync, closeSync, writeSync, readlinkSync, symlinkSync, u
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IdRange } from '../host/types.js';
+import { readTextOrNull } from '../host/read.js';
 import { failpoint } from '../runtime/failpoint.js';
 
 export const BLOCK_SIZE = 65536;
@@ -44,17 +45,9 @@ export function resolvePool(configured: { start: number; size: number } | null, 
   return { start: 2 ** 31, size: BLOCK_SIZE * 4096, source: 'built-in default' };
 }
 
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** This node's pool: resolvePool with the node's own /etc/subuid and /etc/subgid. */
 export function nodePool(configured: { start: number; size: number } | null): Pool {
-  return resolvePool(configured, readOrNull('/etc/subuid'), readOrNull('/etc/subgid'));
+  return resolvePool(configured, readTextOrNull('/etc/subuid'), readTextOrNull('/etc/subgid'));
 }
 
 function validatePool(pool: Pool): Pool {
