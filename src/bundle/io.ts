@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parseJson, stringifyJson } from '../json/lossless.js';
+import { parseJson } from '../json/lossless.js';
 import { assertSpec } from '../spec/index.js';
 import type { Spec } from '../spec/index.js';
 import { failpoint } from '../runtime/failpoint.js';
@@ -285,13 +285,14 @@ function exists(path: string): boolean {
 }
 
 /**
- * Replace the bundle's config with the hardened one. The original text is kept (once: a retried
- * create must not overwrite the true original with an already hardened config) as config.json.orig.
+ * Replace the bundle's config with the hardened one (`hardenedText`, the serialised config the
+ * audit line's hash was taken of). The original text is kept (once: a retried create must not
+ * overwrite the true original with an already hardened config) as config.json.orig.
  */
-export function writeHardenedConfig(loaded: LoadedConfig, spec: Spec): void {
+export function writeHardenedConfig(loaded: LoadedConfig, hardenedText: string): void {
   const orig = `${loaded.path}.orig`;
   removeStaleTemps(loaded.path);
   if (!exists(orig)) writeFileAtomic(orig, loaded.text, 0o600);
   failpoint('config.before-write');
-  writeFileAtomic(loaded.path, stringifyJson(spec) + '\n', loaded.mode || 0o600, { failpoints: { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' } });
+  writeFileAtomic(loaded.path, hardenedText, loaded.mode || 0o600, { failpoints: { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' } });
 }

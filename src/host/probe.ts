@@ -2,6 +2,7 @@
 // in production, a literal in tests). Everything a pass may need about the host is gathered
 // here, before the pure pipeline runs.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Spec } from '../spec/index.js';
 import type { CgroupMode, HostFacts, IdRange } from './types.js';
@@ -96,21 +97,22 @@ export function resolveLeniently(path: string): string | null {
   if (!isAbsolute(path)) return null;
   let current = path;
   for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
-    try {
-      return realpathSync(current);
-    } catch {
-      // some component does not exist (or loops): walk it by hand below
+    // Probed first so that a missing path (common: volumes the kubelet has not made yet) costs
+    // no exception; libc's realpath then resolves an existing one in one call.
+    const entry = lstatOrNull(current);
+    if (entry) {
+      try {
+        return realpathSync.native(current);
+      } catch {
+        // a dangling link, a loop, or a directory we may not search: walk it by hand below
+      }
     }
-    let target: string | null = null;
-    try {
-      if (lstatSync(current).isSymbolicLink()) target = readlinkSync(current);
-    } catch {
-      // the last component does not exist: resolve its parent instead
-    }
+    const target = entry?.isSymbolicLink() ? readlinkOrNull(current) : null;
     if (target !== null) {
       current = resolve(dirname(current), target);
       continue;
     }
+    // the last component does not exist: resolve its parent instead
     if (current === '/') return '/';
     const parent = resolveLeniently(dirname(current));
     return parent === null ? null : join(parent, basename(current));
@@ -118,13 +120,50 @@ export function resolveLeniently(path: string): string | null {
   return null;
 }
 
-export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostFacts {
+function readlinkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null; // replaced meanwhile
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null; // ENOTDIR, ELOOP, EACCES on the way: treated as missing, as before
+  }
+}
+
+/** The host facts that do not depend on the container: the kernel's features and our own limits. */
+export type KernelFacts = Pick<HostFacts, 'arch' | 'cgroup' | 'userns' | 'seccompActions' | 'rlimitHard' | 'lsm'>;
+
+export function probeKernel(probes: KernelProbes): KernelFacts {
   const mode = probes.cgroupMode();
   const controllers = mode === 'v2' ? (readTrim('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).filter(Boolean) : [];
   const swapAccounting = mode === 'v2'
     ? controllers.includes('memory') && v2SwapAccounting()
     : existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+  const rlimitHard: Record<string, number | bigint> = {};
+  for (const [name, { hard }] of Object.entries(probes.rlimits())) {
+    rlimitHard[name] = hard <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(hard) : hard;
+  }
+  return {
+    arch: ARCH[process.arch] ?? process.arch,
+    cgroup: { mode, controllers, swapAccounting },
+    userns: probes.probeUserNamespaces(),
+    seccompActions: probes.seccompActions(),
+    rlimitHard,
+    lsm: {
+      apparmor: readTrim('/sys/module/apparmor/parameters/enabled') === 'Y',
+      selinux: existsSync('/sys/fs/selinux/enforce'),
+    },
+  };
+}
 
+/** Every fact the passes need about this host for `spec`; `kernel` may come from a cache. */
+export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts, kernel: KernelFacts = probeKernel(probes)): HostFacts {
   const namespacePaths: HostFacts['namespacePaths'] = {};
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path) namespacePaths[ns.path] = classifyNamespace(probes, ns.type, ns.path);
@@ -134,22 +173,5 @@ export function probeHost(probes: KernelProbes, spec: Spec, ids: IdFacts): HostF
     const resolved = resolveLeniently(p);
     if (resolved !== null) realPaths[p] = resolved;
   }
-  const rlimitHard: Record<string, number | bigint> = {};
-  for (const [name, { hard }] of Object.entries(probes.rlimits())) {
-    rlimitHard[name] = hard <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(hard) : hard;
-  }
-  return {
-    arch: ARCH[process.arch] ?? process.arch,
-    cgroup: { mode, controllers, swapAccounting },
-    userns: probes.probeUserNamespaces(),
-    ...ids,
-    seccompActions: probes.seccompActions(),
-    rlimitHard,
-    namespacePaths,
-    realPaths,
-    lsm: {
-      apparmor: readTrim('/sys/module/apparmor/parameters/enabled') === 'Y',
-      selinux: existsSync('/sys/fs/selinux/enforce'),
-    },
-  };
+  return { ...kernel, ...ids, namespacePaths, realPaths };
 }

@@ -4,6 +4,8 @@
 // digit for digit. It also refuses what a hostile config.json could use against us: duplicate
 // keys (which copy of a field would runc honour?), unbounded nesting and trailing garbage.
 
+import { randomBytes } from 'node:crypto';
+
 export type Json = null | boolean | number | bigint | string | Json[] | { [key: string]: Json };
 
 export class JsonSyntaxError extends Error {
@@ -178,40 +180,40 @@ export function parseJson(text: string, options: ParseOptions = {}): Json {
   return value;
 }
 
-/** Serialise with bigint written as its exact digits. `indent` as in JSON.stringify. */
+/**
+ * A stand-in for a bigint while the native serialiser runs: a string no config can contain, since
+ * it carries 128 random bits drawn when this module loads.
+ */
+const BIGINT_MARK = `bulwark-bigint-${randomBytes(16).toString('hex')}:`;
+const BIGINT_MARKED = new RegExp(`"${BIGINT_MARK}(-?[0-9]+)"`, 'g');
+
+/**
+ * Serialise with bigint written as its exact digits. `indent` as in JSON.stringify. The native
+ * serialiser does the work (this runs several times per create, and a hand-written walker cost
+ * three times as much): first as it is, since most documents hold no bigint; if one does, again
+ * with each bigint marked, and the marks replaced by the digits.
+ */
 export function stringifyJson(value: unknown, indent = 2): string {
-  const pad = typeof indent === 'number' ? ' '.repeat(indent) : '';
-  const write = (v: unknown, current: string): string | undefined => {
-    if (v === null) return 'null';
-    switch (typeof v) {
-      case 'bigint':
-        return v.toString();
-      case 'number':
-        return Number.isFinite(v) ? JSON.stringify(v) : 'null';
-      case 'string':
-      case 'boolean':
-        return JSON.stringify(v);
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        return undefined;
-    }
-    const inner = current + pad;
-    const open = pad ? `\n${inner}` : '';
-    const close = pad ? `\n${current}` : '';
-    const sep = pad ? `,\n${inner}` : ',';
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      return `[${open}${v.map((item) => write(item, inner) ?? 'null').join(sep)}${close}]`;
-    }
-    const parts: string[] = [];
-    for (const key of Object.keys(v as object)) {
-      const item = write((v as Record<string, unknown>)[key], inner);
-      if (item !== undefined) parts.push(`${JSON.stringify(key)}:${pad ? ' ' : ''}${item}`);
-    }
-    return parts.length === 0 ? '{}' : `{${open}${parts.join(sep)}${close}}`;
-  };
-  return write(value, '') ?? 'null';
+  try {
+    return JSON.stringify(value, null, indent) ?? 'null';
+  } catch (err) {
+    if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
+  }
+  const marked = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${BIGINT_MARK}${v.toString()}` : v), indent) ?? 'null';
+  return marked.replace(BIGINT_MARKED, '$1');
+}
+
+/** Whether a bigint appears anywhere in `value` (a walk that allocates nothing). */
+export function containsBigint(value: unknown): boolean {
+  if (typeof value === 'bigint') return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsBigint(item)) return true;
+    return false;
+  }
+  if (value && typeof value === 'object') {
+    for (const key in value) if (Object.hasOwn(value, key) && containsBigint((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 /** A copy in which every bigint is a (possibly rounded) number: for schema checks only. */

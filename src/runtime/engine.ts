@@ -16,8 +16,8 @@ import { goKeyAmbiguities, loadConfig as loadBundle, writeFileAtomic, writeHarde
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { loadConfig as loadBulwarkConfig } from '../host/config.js';
 import type { BulwarkConfig } from '../host/config.js';
-import { probeHost } from '../host/probe.js';
-import type { KernelProbes, IdFacts } from '../host/probe.js';
+import { probeHost, probeKernel } from '../host/probe.js';
+import type { KernelFacts, KernelProbes, IdFacts } from '../host/probe.js';
 import { directorySource, loadProfile } from '../profile/load.js';
 import { chooseProfile } from '../profile/select.js';
 import type { ResolvedProfile, RuleName } from '../profile/types.js';
@@ -58,6 +58,8 @@ export interface EngineLoaders {
   profile(profileDir: string, name: string): ResolvedProfile;
   /** `<runtime> --version`'s version number, or null when it cannot be read. */
   runtimeVersion(runtime: ResolvedRuntime): string | null;
+  /** The container-independent host facts (kernel features, our limits). */
+  kernel(probes: KernelProbes): KernelFacts;
 }
 
 /** "runc version 1.1.5" / "crun version 1.8.1" -> "1.1.5" / "1.8.1". */
@@ -70,6 +72,7 @@ const readEveryTime: EngineLoaders = {
   config: (env) => loadBulwarkConfig(env),
   profile: (dir, name) => loadProfile(directorySource(dir), name),
   runtimeVersion: readRuntimeVersion,
+  kernel: probeKernel,
 };
 
 export interface EngineContext {
@@ -316,7 +319,7 @@ export class Engine {
     let mountDir: string | null = null;
     try {
       const { ids, podKey, allocation, allocator } = this.idFacts(config, inv.global.root, loaded.spec, inv.id);
-      const probed = probeHost(this.ctx.native, loaded.spec, ids);
+      const probed = probeHost(this.ctx.native, loaded.spec, ids, this.loaders.kernel(this.ctx.native));
       // Only a CNI sandbox needs the runtime's version (it costs a `--version` run when cold).
       const host = runtime && joinsPodNetwork(loaded.spec) ? { ...probed, runtime: { name: runtime.name, version: this.loaders.runtimeVersion(runtime) } } : probed;
       let result = harden(loaded.spec, profile, host);
@@ -351,7 +354,7 @@ export class Engine {
       });
       if (result.decision === 'deny') throw new EngineFailure(denialMessage(profile.name, result.findings));
       // Audit mode hands the input back as it came: leave the file (and its bytes) alone.
-      if (result.spec !== loaded.spec) writeHardenedConfig(loaded, result.spec);
+      if (result.spec !== loaded.spec) writeHardenedConfig(loaded, hardenedText);
       if (!runtime) return null;
       const record: GcRecord = {
         id: inv.id, profile: profile.name, runtime, bundle: loaded.bundle, podKey, initPid: null, createdAt: this.ctx.now().toISOString(),
@@ -405,7 +408,7 @@ export class Engine {
       otherAllocations: [],
       podUserNamespace: null,
     };
-    return probeHost(this.ctx.native, spec, ids);
+    return probeHost(this.ctx.native, spec, ids, this.loaders.kernel(this.ctx.native));
   }
 
   /** Re-apply the process rules to an exec'd process, as the profile would on create. */

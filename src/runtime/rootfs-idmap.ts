@@ -26,7 +26,7 @@
 // Where that is impossible (old kernel, a filesystem without idmap support, an addon without the
 // calls, an overlay we cannot read back), the profile decides: `idmap` keeps the rootfs as it is
 // but read-only, with a warning (files show as nobody); `idmap-or-refuse` refuses the container.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Finding } from '../passes/types.js';
 import type { ResolvedProfile } from '../profile/types.js';
@@ -311,7 +311,20 @@ interface Plan {
   what: string;
 }
 
-function plan(req: RootfsRequest, source: string, entries: readonly MountEntry[]): Plan {
+/** statfs(2) f_type of an overlayfs mount. */
+const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+
+/**
+ * The mount exactly at `path` when it may be an overlay. The mount table grows with every
+ * container on the node, so it is only read when statfs says `path` is on an overlay (the
+ * topmost mount at a path is the one statfs reports), or when a test hands one in.
+ */
+function overlayMountAt(path: string, mountinfo: (() => string) | undefined): MountEntry | undefined {
+  if (!mountinfo && statfsSync(path).type !== OVERLAYFS_SUPER_MAGIC) return undefined;
+  return mountAt(parseMountinfo((mountinfo ?? readMountinfo)()), path);
+}
+
+function plan(req: RootfsRequest, source: string): Plan {
   let real: string;
   try {
     real = realpathSync(source);
@@ -319,7 +332,7 @@ function plan(req: RootfsRequest, source: string, entries: readonly MountEntry[]
     throw new CannotIdmap(`root.path ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (!statSync(real).isDirectory()) throw new CannotIdmap(`root.path ${real} is not a directory`);
-  const mount = mountAt(entries, real);
+  const mount = overlayMountAt(real, req.mountinfo);
   if (mount?.fstype === 'overlay') {
     if (mount.root !== '/') throw new CannotIdmap(`${real} is a bind of ${mount.root} inside an overlay, whose layers cannot be traced`);
     const layers = overlayLayers(mount.superOptions);
@@ -423,7 +436,7 @@ function idmapRootfs(req: RootfsRequest, dir: string, setupProblem: string | nul
     if (!req.kernelIdmap) throw new CannotIdmap('this kernel has no idmapped mounts (mount_setattr, Linux 5.12)');
     const native = req.native;
     if (!hasAll(native)) throw new CannotIdmap('the native addon in use has no idmapped-mount calls');
-    const p = plan(req, sourceRootfs(req), parseMountinfo(mountinfo()));
+    const p = plan(req, sourceRootfs(req));
     mounted = true;
     mountView(req, p, dir, native);
     const path = join(dir, 'root');

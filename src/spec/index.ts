@@ -2,7 +2,7 @@
 // build time) plus schema validation with the validators ajv compiled ahead of time.
 import { validateConfig } from '../generated/validators.js';
 import type { ValidationError } from '../generated/validators.js';
-import { toApproximateNumbers } from '../json/lossless.js';
+import { containsBigint, toApproximateNumbers } from '../json/lossless.js';
 
 export type {
   Spec,
@@ -42,7 +42,8 @@ function describeError(e: ValidationError): string {
 
 /** The first schema problems of a parsed config, or [] when it is a valid runtime-spec config. */
 export function specProblems(value: unknown): string[] {
-  if (validateConfig(toApproximateNumbers(value))) return [];
+  // The validators know numbers only; most configs hold no bigint and need no rounded copy.
+  if (validateConfig(containsBigint(value) ? toApproximateNumbers(value) : value)) return [];
   return (validateConfig.errors ?? []).slice(0, 5).map(describeError);
 }
 

@@ -140,6 +140,18 @@ export class IdAllocator {
     return { index, range: blockRange(this.pool, index), fresh: true };
   }
 
+  /** The block the next new pod would get now (the lowest free one), or null when none is free. */
+  nextFree(): number | null {
+    let taken: Set<string>;
+    try {
+      taken = new Set(readdirSync(this.blocksDir));
+    } catch {
+      taken = new Set();
+    }
+    for (let i = 0; i < this.blocks; i++) if (!taken.has(String(i))) return i;
+    return null;
+  }
+
   /** Ranges held by pods other than `podKey`. */
   others(podKey: string): IdRange[] {
     const mine = this.lookup(podKey);

@@ -96,14 +96,14 @@ t.test('hardened write: atomic replace, original kept once, mode kept', async (t
   const dir = bundleWith(runcSpecText);
   const loaded = loadConfig(dir);
   const hardened = { ...loaded.spec, process: { ...loaded.spec.process!, noNewPrivileges: true } };
-  writeHardenedConfig(loaded, hardened);
+  writeHardenedConfig(loaded, stringifyJson(hardened) + '\n');
   t.equal(readFileSync(join(dir, 'config.json.orig'), 'utf8'), runcSpecText, 'original kept byte for byte');
   t.equal(readFileSync(join(dir, 'config.json'), 'utf8'), stringifyJson(hardened) + '\n');
   t.equal(statSync(join(dir, 'config.json')).mode & 0o777, 0o640);
   t.same(readdirSync(dir).sort(), ['config.json', 'config.json.orig'], 'no temp files left');
   // A retried create re-reads the hardened file; the true original must survive.
   const again = loadConfig(dir);
-  writeHardenedConfig(again, again.spec);
+  writeHardenedConfig(again, stringifyJson(again.spec) + '\n');
   t.equal(readFileSync(join(dir, 'config.json.orig'), 'utf8'), runcSpecText, 'original not overwritten on retry');
 });
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseJson, stringifyJson, JsonSyntaxError } from '../../src/json/lossless.js';
+import { containsBigint, parseJson, stringifyJson, JsonSyntaxError } from '../../src/json/lossless.js';
 
 t.test('uint64 and int64 values survive a round trip digit for digit', async (t) => {
   const text = JSON.stringify({ a: 1 }).replace('1', '18446744073709551615');
@@ -16,6 +16,26 @@ t.test('uint64 and int64 values survive a round trip digit for digit', async (t)
     t.equal(stringifyJson(parsed, 0), input, `${input} writes back unchanged`);
   }
   t.equal(stringifyJson(parseJson(text), 0), '{"a":18446744073709551615}');
+});
+
+t.test('bigints anywhere are written as digits, indented like JSON.stringify', async (t) => {
+  const big = 18446744073709551615n;
+  const cases: Array<[string, unknown, string]> = [
+    ['top level', big, '18446744073709551615'],
+    ['negative', { v: -9223372036854775808n }, '{\n  "v": -9223372036854775808\n}'],
+    ['in an array next to safe numbers', { a: [1, big, { b: big }] }, '{\n  "a": [\n    1,\n    18446744073709551615,\n    {\n      "b": 18446744073709551615\n    }\n  ]\n}'],
+    // Strings that look like numbers, or like a marker without the process's secret, stay strings.
+    ['digit strings stay quoted', { s: '18446744073709551615', n: big }, '{\n  "s": "18446744073709551615",\n  "n": 18446744073709551615\n}'],
+    ['marker-like strings stay strings', { s: 'bulwark-bigint-0000:12', n: 1n << 64n }, '{\n  "s": "bulwark-bigint-0000:12",\n  "n": 18446744073709551616\n}'],
+  ];
+  for (const [name, value, expected] of cases) t.equal(stringifyJson(value), expected, name);
+  t.equal(stringifyJson({ u: undefined, f: () => 1, arr: [undefined] }, 0), '{"arr":[null]}', 'undefined and functions as JSON.stringify drops them');
+});
+
+t.test('a document that cannot be serialised still throws', async (t) => {
+  const loop: Record<string, unknown> = { big: 1n };
+  loop.self = loop;
+  t.throws(() => stringifyJson(loop), TypeError, 'a cycle is an error, with or without bigints');
 });
 
 t.test('unknown fields and their order are kept', async (t) => {
@@ -57,4 +77,16 @@ t.test('a "__proto__" key is an ordinary field, never a prototype switch', async
 
 t.test('10,000 levels of nesting fail cleanly, not with a stack overflow', async (t) => {
   t.throws(() => parseJson('['.repeat(10000) + ']'.repeat(10000)), /nesting deeper/);
+});
+
+t.test('containsBigint finds a bigint at any depth, and only then', async (t) => {
+  const cases: Array<[string, unknown, boolean]> = [
+    ['plain config', { a: [1, { b: 'c' }], d: null }, false],
+    ['top level', 5n, true],
+    ['deep in an array', { a: [1, [2, [3n]]] }, true],
+    ['object value', { rlimits: [{ hard: 18446744073709551615n }] }, true],
+    ['a digit string is not one', { v: '18446744073709551615' }, false],
+    ['parsed from text', parseJson('{"x":{"y":[9007199254740993]}}'), true],
+  ];
+  for (const [name, value, expected] of cases) t.equal(containsBigint(value), expected, name);
 });

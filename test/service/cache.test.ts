@@ -1,11 +1,13 @@
 // The service's caching loaders: a cached profile or config is reused only while every file it
-// came from reads back the same, so edits apply to the next container as on the cold path.
+// came from reads back the same, so edits apply to the next container as on the cold path:
+// whether the check is by stat signature (settled files) or by the bytes (young ones).
 import t from 'tap';
 import type { Test } from 'tap';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachingLoaders } from '../../src/service/cache.js';
+import { cachingLoaders, KERNEL_FACTS_TTL_MS } from '../../src/service/cache.js';
+import type { KernelProbes } from '../../src/host/probe.js';
 import { INSTALL_ROOT } from '../../src/host/config.js';
 
 function profilesDir(t: Test): string {
@@ -60,4 +62,62 @@ t.test('config: reused while the file is unchanged; BULWARK_STATE_DIR is part of
   t.equal(loaders.config(env).stateDir, '/run/c', 'edit applies');
   writeFileSync(file, 'stateDirr: /run/c\n');
   t.throws(() => loaders.config(env), /unknown key "stateDirr"/, 'an invalid edit fails closed');
+});
+
+t.test('an edit is seen whether the file is checked by its bytes or by its signature', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.yaml');
+  const env = { BULWARK_CONFIG: file };
+  const hourLater = () => Date.now() + 3_600_000;
+  const cases: Array<{ name: string; clock: () => number }> = [
+    { name: 'young file (compared by bytes)', clock: Date.now },
+    { name: 'settled file (compared by stat signature)', clock: hourLater },
+  ];
+  for (const { name, clock } of cases) {
+    writeFileSync(file, 'stateDir: /run/a\n');
+    const loaders = cachingLoaders(clock);
+    const first = loaders.config(env);
+    t.equal(loaders.config(env), first, `${name}: a hit while nothing changed`);
+    // Same length, same inode, and the modification time put back: only the bytes and the
+    // change time (which utimes cannot set) differ.
+    const { atime, mtime } = statSync(file);
+    writeFileSync(file, 'stateDir: /run/c\n');
+    utimesSync(file, atime, mtime);
+    t.equal(loaders.config(env).stateDir, '/run/c', `${name}: a same-length edit applies`);
+    utimesSync(file, atime, mtime); // touched, bytes unchanged
+    const touched = loaders.config(env);
+    t.equal(loaders.config(env), touched, `${name}: a touched but unchanged file is still a hit`);
+    t.equal(loaders.stats.misses, 2, `${name}: two loads in all`);
+  }
+});
+
+t.test('kernel facts: probed once per interval, again after it', async (t) => {
+  let probes = 0;
+  let actions = ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO'];
+  const fake: KernelProbes = {
+    cgroupMode: () => 'v2',
+    seccompActions: () => {
+      probes++;
+      return actions;
+    },
+    namespaceId: () => ({ dev: 1, ino: 1 }),
+    rlimits: () => ({ RLIMIT_NOFILE: { soft: 1024n, hard: 4096n } }),
+    probeUserNamespaces: () => ({ supported: true, idmapMounts: true }),
+  };
+  let now = 1_000_000;
+  const loaders = cachingLoaders(() => now);
+  const first = loaders.kernel(fake);
+  t.same(first.seccompActions, actions);
+  t.same(first.rlimitHard, { RLIMIT_NOFILE: 4096 });
+  now += KERNEL_FACTS_TTL_MS - 1;
+  actions = ['SCMP_ACT_ALLOW'];
+  t.equal(loaders.kernel(fake), first, 'reused within the interval');
+  t.equal(probes, 1);
+  now += 1;
+  t.same(loaders.kernel(fake).seccompActions, ['SCMP_ACT_ALLOW'], 'a change is seen once the interval is over');
+  t.equal(probes, 2);
+  now -= 60_000; // the wall clock stepped back: do not trust the old probe
+  loaders.kernel(fake);
+  t.equal(probes, 3, 'probed again after a clock step backwards');
 });

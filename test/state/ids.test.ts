@@ -43,6 +43,22 @@ t.test('one block per pod, stable for the pod, disjoint across pods', async (t) 
   t.equal(a.acquire('pod-c').index, 0, 'a released block is reused');
 });
 
+t.test('nextFree names the block the next new pod would get', async (t) => {
+  const a = new IdAllocator(stateDir(), { ...pool, size: BLOCK_SIZE * 3 });
+  t.equal(a.nextFree(), 0, 'nothing claimed yet (no blocks directory)');
+  for (const [pod, next] of [['p1', 1], ['p2', 2]] as const) {
+    a.acquire(pod);
+    t.equal(a.nextFree(), next, `after ${pod}`);
+    t.equal(a.acquire(`new-after-${pod}`).index, next, 'and that is what a new pod gets');
+    a.release(`new-after-${pod}`);
+  }
+  a.release('p1');
+  t.equal(a.nextFree(), 0, 'a released block comes first again');
+  a.acquire('p1');
+  a.acquire('p3');
+  t.equal(a.nextFree(), null, 'none when the pool is full');
+});
+
 t.test('odd pod keys never become paths', async (t) => {
   const dir = stateDir();
   const a = new IdAllocator(dir, pool);
