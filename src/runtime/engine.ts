@@ -366,7 +366,8 @@ export class Engine {
       if (allocator.lookup(podKey) !== allocation) {
         throw new EngineFailure(`bulwark: the ID block of pod ${podKey} was released while container ${inv.id} was being created; retry`);
       }
-      writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
+      // The warm service keeps this file current itself (at start and with each collection).
+      if (!this.ctx.served) writeDefaultRuntime(config.stateDir, chooseRuntime(config, undefined));
     } catch (err) {
       if (mountDir) removeContainerRootfs(mountDir, this.ctx.native.unmount ? { unmount: this.ctx.native.unmount } : null);
       throw err;

@@ -104,8 +104,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     gcTimer = null;
     lastGc = Date.now();
     try {
-      const report = collectForConfig(loaders.config(env), opts.native.unmount ? { unmount: opts.native.unmount } : null);
+      const current = loaders.config(env);
+      const report = collectForConfig(current, opts.native.unmount ? { unmount: opts.native.unmount } : null);
       for (const p of report.problems) opts.log(`gc: ${p}`);
+      writeDefaultRuntime(current.stateDir, chooseRuntime(current, undefined)); // served creates leave it to us
     } catch (e) {
       opts.log(`gc: ${(e as Error).message}`);
     }
