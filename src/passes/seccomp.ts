@@ -16,7 +16,8 @@ import type { Pass } from './types.js';
 import { reporter } from './util.js';
 import type { Cond } from '../profile/seccomp-filter.js';
 import { ALWAYS, and, contains, effectiveOutcome, isAlways, not, ruleCondition, toArgs } from '../profile/seccomp-filter.js';
-import { SYSCALL_NAMES, SYSCALL_NUMBERS } from './syscall-table.js';
+import { abiOrder } from './syscalls.js';
+import type { AbiOrder } from './syscalls.js';
 
 type Action = Syscall['action'];
 type Arch = NonNullable<Seccomp['architectures']>[number];
@@ -253,8 +254,8 @@ function mergeInto(theirs: Seccomp, rule: SeccompRule, out: Report): Seccomp {
   const defaultBlocks = isBlocking(theirs.defaultAction);
   const allowedDenied = rule.deny.filter((n) => nonBlocking.has(n));
   // A name that is a system call on none of the filter's ABIs needs no rule (and the emitted filter drops it).
-  const tables = abiTables(theirs);
-  const newlyBlocked = rule.deny.filter((n) => !coveredByUnconditionalBlock(theirs, n) && (nonBlocking.has(n) || (!defaultBlocks && existsOn(tables, n))));
+  const order = theirs.architectures && abiOrder(theirs.architectures);
+  const newlyBlocked = rule.deny.filter((n) => !coveredByUnconditionalBlock(theirs, n) && (nonBlocking.has(n) || (!defaultBlocks && existsOn(order, n))));
   const leftToDefault = newlyBlocked.filter((n) => !nonBlocking.has(n));
   const clone3Allowed = !rule.deny.includes('clone3') && syscalls.some((r) => PERMISSIVE.has(r.action) && r.names.includes('clone3'));
 
@@ -298,79 +299,77 @@ function mergeInto(theirs: Seccomp, rule: SeccompRule, out: Report): Seccomp {
 //   names in descending number on the first (native) ABI, which is libseccomp's cheapest order;
 // - every other rule stays as it was, in its order.
 
-const KNOWN_SYSCALLS: ReadonlySet<string> = new Set(SYSCALL_NAMES.trim().split(' '));
-const syscallNumbers = new Map<string, ReadonlyMap<string, number>>();
-
-/** Name -> number of every system call on an ABI; undefined for an ABI the table lacks. Built once per ABI. */
-function numbersOn(arch: string): ReadonlyMap<string, number> | undefined {
-  let numbers = syscallNumbers.get(arch);
-  if (numbers) return numbers;
-  const row = Object.hasOwn(SYSCALL_NUMBERS, arch) ? SYSCALL_NUMBERS[arch] : undefined;
-  if (!row) return undefined;
-  const built = new Map<string, number>();
-  const fields = row.numbers.split(',');
-  let i = 0;
-  for (const name of KNOWN_SYSCALLS) {
-    const field = fields[i++];
-    if (field) built.set(name, row.base + Number(field));
-  }
-  syscallNumbers.set(arch, built);
-  return built;
-}
-
-/** The number tables of a filter's ABIs, native first; undefined without a list or with an ABI the table lacks. */
-function abiTables(seccomp: Seccomp): ReadonlyMap<string, number>[] | undefined {
-  const tables = (seccomp.architectures ?? []).map(numbersOn);
-  return tables.length === 0 || tables.some((t) => t === undefined) ? undefined : (tables as ReadonlyMap<string, number>[]);
-}
-
-/** False only for a name the table knows and that is a system call on none of the ABIs: no rule can match it. */
-function existsOn(tables: readonly ReadonlyMap<string, number>[] | undefined, name: string): boolean {
-  return !tables || !KNOWN_SYSCALLS.has(name) || tables.some((t) => t.has(name));
-}
-
+/** ALLOW with no argument conditions and nothing else: rules that differ only in their names. */
 function isPlainAllow(rule: Syscall): boolean {
-  return rule.action === 'SCMP_ACT_ALLOW' && isUnconditional(rule) && rule.errnoRet === undefined
-    && Object.keys(rule).every((k) => k === 'names' || k === 'action' || k === 'args');
+  if (rule.action !== 'SCMP_ACT_ALLOW' || !isUnconditional(rule)) return false;
+  for (const key in rule) if (key !== 'names' && key !== 'action' && key !== 'args') return false;
+  return true;
+}
+
+/** False only for a name the table knows that is a system call on none of the filter's ABIs: no rule can match it. */
+function existsOn(order: AbiOrder | undefined, name: string): boolean {
+  return order?.rank.get(name) !== -1;
 }
 
 /** The filter the pass emits, cheaper for libseccomp to compile and meaning the same on every ABI it lists. */
 export function normaliseSeccomp(seccomp: Seccomp): Seccomp {
-  const tables = abiTables(seccomp);
-  if (!tables || !seccomp.syscalls) return seccomp;
-  const keep = (name: string) => existsOn(tables, name);
+  const order = seccomp.architectures && abiOrder(seccomp.architectures);
+  if (!order || !seccomp.syscalls) return seccomp;
+  const { rank } = order;
 
-  const pruned: Syscall[] = [];
+  // Drop the names no listed ABI has; mark the names that rules other than plain ALLOW ones mention.
+  const pruned: { rule: Syscall; ranks: (number | undefined)[] | null }[] = [];
+  const marked = new Uint8Array(order.size);
+  const markedUnknown = new Set<string>();
   for (const rule of seccomp.syscalls) {
-    const names = rule.names.filter(keep);
-    if (names.length === rule.names.length) pruned.push(rule);
-    else if (names.length > 0) pruned.push({ ...rule, names: names as Syscall['names'] });
+    const names: string[] = [];
+    const ranks: (number | undefined)[] = [];
+    for (const n of rule.names) {
+      const r = rank.get(n);
+      if (r === -1) continue;
+      names.push(n);
+      ranks.push(r);
+    }
+    if (names.length === 0) continue;
+    const kept = names.length === rule.names.length ? rule : { ...rule, names: names as Syscall['names'] };
+    const plain = isPlainAllow(kept);
+    pruned.push({ rule: kept, ranks: plain ? ranks : null });
+    if (plain) continue;
+    for (let i = 0; i < names.length; i++) {
+      const r = ranks[i];
+      if (r === undefined) markedUnknown.add(names[i]);
+      else marked[r] = 1;
+    }
   }
 
-  const elsewhere = new Set(pruned.filter((r) => !isPlainAllow(r)).flatMap((r) => r.names));
-  const merged = new Set<string>();
+  // Plain ALLOW names no other rule mentions move to one rule, placed by rank (which also drops
+  // repeats); names the table does not know follow in their order. The others stay where they were.
+  const slots: (string | undefined)[] = new Array(order.size);
+  const unknown = new Set<string>();
   const rest: Syscall[] = [];
-  for (const rule of pruned) {
-    if (!isPlainAllow(rule)) {
+  for (const { rule, ranks } of pruned) {
+    if (!ranks) {
       rest.push(rule);
       continue;
     }
-    const staying = rule.names.filter((n) => elsewhere.has(n));
-    for (const n of rule.names) if (!elsewhere.has(n)) merged.add(n);
+    const staying: string[] = [];
+    for (let i = 0; i < ranks.length; i++) {
+      const n = rule.names[i];
+      const r = ranks[i];
+      if (r === undefined ? markedUnknown.has(n) : marked[r] === 1) staying.push(n);
+      else if (r === undefined) unknown.add(n);
+      else slots[r] = n;
+    }
     if (staying.length === rule.names.length) rest.push(rule);
     else if (staying.length > 0) rest.push({ ...rule, names: staying as Syscall['names'] });
   }
-  if (merged.size === 0) return { ...seccomp, syscalls: rest };
-  const rank = (name: string): [number, number] => {
-    const i = tables.findIndex((t) => t.has(name));
-    return i < 0 ? [tables.length, 0] : [i, tables[i].get(name)!];
-  };
-  const ranked = [...merged].map((n) => ({ n, r: rank(n) }));
-  ranked.sort((a, b) => a.r[0] - b.r[0] || b.r[1] - a.r[1]);
-  const allow: Syscall = { names: ranked.map((x) => x.n) as Syscall['names'], action: 'SCMP_ACT_ALLOW' };
+  const names: string[] = [];
+  for (const n of slots) if (n !== undefined) names.push(n);
+  for (const n of unknown) names.push(n);
+  if (names.length === 0) return { ...seccomp, syscalls: rest };
   // Last rather than first: libseccomp then inserts the other rules' few calls into a short list
   // (measured with libseccomp 2.5.4: ~2% less compile time; docs/SECCOMP.md).
-  return { ...seccomp, syscalls: [...rest, allow] };
+  return { ...seccomp, syscalls: [...rest, { names: names as Syscall['names'], action: 'SCMP_ACT_ALLOW' }] };
 }
 
 // ---------------------------------------------------------------- the pass
