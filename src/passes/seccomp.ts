@@ -9,6 +9,8 @@
 // to what the old filter allowed (argument conditions in ../profile/seccomp-filter.ts) and lists
 // no ABI the old filter did not; merge leaves a filter's ABIs alone. libseccomp kills calls from
 // ABIs a filter does not list, so adding one would open it.
+// A filter the pass emits is then normalised for libseccomp without changing what it does
+// (normaliseSeccomp below; docs/SECCOMP.md, "What runc compiles").
 import type { Seccomp, Spec, Syscall, SyscallArg } from '../spec/index.js';
 import type { ResolvedProfile, SeccompRule, SeccompRuleConfig } from '../profile/types.js';
 import type { HostFacts } from '../host/types.js';
