@@ -19,7 +19,9 @@ const baselineDeny = (parse(readFileSync(profilesDir + 'baseline.yaml', 'utf8'))
 const TEST_DENY = testProfile().rules.seccomp.deny;
 const denyRule = { names: TEST_DENY, action: 'SCMP_ACT_ERRNO', errnoRet: 1 };
 const clone3Rule = { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 };
-const testAllow = { names: ['read', 'write', 'exit', 'exit_group', 'clone', 'execve'], action: 'SCMP_ACT_ALLOW' };
+// The emitted filter has the unconditional ALLOW rules merged into one, last, in descending
+// x86_64 system call number (exit_group 231, exit 60, execve 59, clone 56, write 1, read 0).
+const testAllow = { names: ['exit_group', 'exit', 'execve', 'clone', 'write', 'read'], action: 'SCMP_ACT_ALLOW' };
 const X86_64_ALL = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'];
 
 const profileWith = (seccomp: Partial<SeccompRule> = {}) => testProfile({ seccomp });
@@ -44,7 +46,7 @@ t.test('no filter: the profile filter is injected', async (t) => {
     defaultAction: 'SCMP_ACT_ERRNO',
     defaultErrnoRet: 1,
     architectures: X86_64_ALL,
-    syscalls: [testAllow, clone3Rule, denyRule],
+    syscalls: [clone3Rule, denyRule, testAllow],
   });
   t.same(r.findings, [{ rule: 'seccomp', path: 'linux.seccomp', action: 'fix', message: "no seccomp filter: added profile filter 'test' (6 syscalls allowed)" }]);
   t.same(r.spec.linux?.resources, input.linux?.resources, 'other linux fields carried through');
@@ -57,7 +59,7 @@ t.test('capability-gated rules follow the final bounding set', async (t) => {
   const without = run(withSeccomp(undefined, ['CAP_KILL']));
   t.notOk(without.spec.linux?.seccomp?.syscalls?.some((r) => r.names.includes('chroot')), 'no chroot without CAP_SYS_CHROOT');
   const withCap = run(withSeccomp(undefined, ['CAP_KILL', 'CAP_SYS_CHROOT']));
-  t.same(withCap.spec.linux?.seccomp?.syscalls, [testAllow, clone3Rule, { names: ['chroot'], action: 'SCMP_ACT_ALLOW' }, denyRule]);
+  t.same(withCap.spec.linux?.seccomp?.syscalls, [clone3Rule, denyRule, { names: ['exit_group', 'chroot', 'exit', 'execve', 'clone', 'write', 'read'], action: 'SCMP_ACT_ALLOW' }]);
   t.match(withCap.findings[0].message, /\(7 syscalls allowed\)/);
   const noProcess = deepFreeze({ ...runcSpec(), process: undefined });
   t.notOk(run(noProcess).spec.linux?.seccomp?.syscalls?.some((r) => r.names.includes('chroot')), 'no process: no capabilities');
@@ -73,7 +75,7 @@ t.test('deny-listed names leave every other rule of the profile filter', async (
     ],
   };
   const r = run(withSeccomp(undefined), profileWith({ filter, deny: ['bpf', 'keyctl'] }));
-  t.same(r.spec.linux?.seccomp?.syscalls, [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['bpf', 'keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }]);
+  t.same(r.spec.linux?.seccomp?.syscalls, [{ names: ['bpf', 'keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }, { names: ['read'], action: 'SCMP_ACT_ALLOW' }]);
 });
 
 t.test('unconfined filters are replaced, keeping what they blocked', async (t) => {
@@ -91,11 +93,11 @@ t.test('unconfined filters are replaced, keeping what they blocked', async (t) =
     defaultErrnoRet: 1,
     architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
     syscalls: [
-      { names: ['read', 'exit', 'exit_group', 'clone'], action: 'SCMP_ACT_ALLOW' },
       clone3Rule,
       denyRule,
       { names: ['write'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2, op: 'SCMP_CMP_NE' }] },
       { names: ['execve'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+      { names: ['exit_group', 'exit', 'clone', 'read'], action: 'SCMP_ACT_ALLOW' },
     ],
   });
   t.same(r.findings, [{
@@ -127,10 +129,10 @@ t.test('merge: a custom filter keeps its rules, loses the denied calls', async (
     defaultAction: 'SCMP_ACT_ERRNO',
     architectures: ['SCMP_ARCH_X86_64'],
     syscalls: [
-      { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
       { names: ['mount'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
       { names: ['bpf', 'keyctl', 'unshare', 'setns'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
       clone3Rule,
+      { names: ['write', 'read'], action: 'SCMP_ACT_ALLOW' },
     ],
   }, 'architectures are not widened: libseccomp already kills calls from unlisted ABIs');
   t.same(r.findings, [
@@ -200,10 +202,10 @@ t.test('replace: the profile filter takes over, narrowed to the old one', async 
     defaultErrnoRet: 1,
     architectures: ['SCMP_ARCH_X86_64'],
     syscalls: [
-      { names: ['read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' },
       clone3Rule,
       denyRule,
       { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x10000000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+      { names: ['exit_group', 'write', 'read'], action: 'SCMP_ACT_ALLOW' },
     ],
   });
   t.same(r.findings, [{
@@ -252,8 +254,9 @@ t.test('i386 and argument checks on socket calls, in configs\' own filters', asy
   };
   const r = run(withSeccomp(blocksAlg), profileWith({ filter }));
   t.same(r.spec.linux?.seccomp?.syscalls, [
-    { names: ['read'], action: 'SCMP_ACT_ALLOW' }, denyRule,
+    denyRule,
     { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 38, op: 'SCMP_CMP_NE' }] },
+    { names: ['read'], action: 'SCMP_ACT_ALLOW' },
   ]);
   t.same(r.spec.linux?.seccomp?.architectures, ['SCMP_ARCH_X86_64'], 'the narrowed socket rule takes i386 out');
 
