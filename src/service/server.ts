@@ -38,6 +38,8 @@ const REQUEST_DEADLINE_MS = 10_000;
  * period anyway, since deletes pass straight from the launcher to the runtime and never reach us.
  */
 const GC_INTERVAL_MS = 30_000;
+/** How long after a create's reply the next pod's user namespace is made (userns-pool.ts). */
+const USERNS_PREPARE_DELAY_MS = 100;
 
 export type ServiceNative = Pick<NativeAddon, 'peerCredentials'> & ConstructorParameters<typeof Engine>[0]['native'];
 
@@ -164,7 +166,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (outcome.kind === 'exec') {
       if (CREATES.has(parseRuncArgs(request.args).command ?? '')) {
         scheduleGc();
-        setImmediate(prepareNextUserns); // after the reply is on its way
+        // Later than the reply: while the runtime starts this container, the machine is busy.
+        setTimeout(prepareNextUserns, USERNS_PREPARE_DELAY_MS).unref();
       }
       return { kind: 'exec', path: outcome.path, argv: outcome.argv };
     }
