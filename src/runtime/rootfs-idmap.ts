@@ -91,6 +91,29 @@ export function mountAt(entries: readonly MountEntry[], path: string): MountEntr
   return found;
 }
 
+/** `path` as mountinfo writes a mount point: space, tab, newline and backslash as \ooo. */
+function escapeMountPoint(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * mountAt over mountinfo text, parsing only the lines that name `path` (a node's table has a few
+ * lines per container; parsing all of it per create cost more than reading it).
+ */
+export function mountAtIn(text: string, path: string): MountEntry | undefined {
+  const needle = ` ${escapeMountPoint(path)} `;
+  let found: MountEntry | undefined;
+  for (let at = text.indexOf(needle); at !== -1;) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    const newline = text.indexOf('\n', at);
+    const end = newline === -1 ? text.length : newline;
+    const entry = parseMountinfo(text.slice(start, end))[0];
+    if (entry?.mountPoint === path) found = entry; // not the same text in the root field
+    at = text.indexOf(needle, end);
+  }
+  return found;
+}
+
 /** Mount points at or below `dir`. */
 export function mountsUnder(entries: readonly MountEntry[], dir: string): string[] {
   return entries.map((e) => e.mountPoint).filter((p) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/'));
@@ -321,7 +344,7 @@ const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
  */
 function overlayMountAt(path: string, mountinfo: (() => string) | undefined): MountEntry | undefined {
   if (!mountinfo && statfsSync(path).type !== OVERLAYFS_SUPER_MAGIC) return undefined;
-  return mountAt(parseMountinfo((mountinfo ?? readMountinfo)()), path);
+  return mountAtIn((mountinfo ?? readMountinfo)(), path);
 }
 
 function plan(req: RootfsRequest, source: string): Plan {

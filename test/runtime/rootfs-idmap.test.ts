@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  containerRootfsDir, mountAt, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
+  containerRootfsDir, mountAt, mountAtIn, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
 } from '../../src/runtime/rootfs-idmap.js';
 import type { RootfsNative, RootfsRequest } from '../../src/runtime/rootfs-idmap.js';
 import type { Spec } from '../../src/spec/index.js';
@@ -28,6 +28,26 @@ t.test('mountinfo: escapes, topmost entry, overlay layers in both kernel spellin
   t.same(overlayLayers('rw,lowerdir=/l/1::/d/1,upperdir=/u,workdir=/w')?.dataOnly, ['/d/1'], 'data-only layers after ::');
   t.same(overlayLayers('rw,lowerdir+=/l/1,lowerdir+=/l/2,upperdir=/u,workdir=/w')?.lower, ['/l/1', '/l/2'], 'lowerdir+ (6.8)');
   t.equal(overlayLayers('rw,lowerdir=5/fs:4/fs,upperdir=6/fs,workdir=6/work'), null, 'relative layers (containerd over a page) cannot be traced');
+});
+
+t.test('mountAtIn finds what mountAt over the whole parsed table finds', async (t) => {
+  const text = [
+    '22 1 8:1 / / rw - ext4 /dev/vda rw',
+    '30 22 0:40 / /var/lib/x\\040y/rootfs rw - overlay overlay rw,lowerdir=/l/a,upperdir=/u,workdir=/w',
+    '31 30 0:41 / /var/lib/x\\040y/rootfs rw - tmpfs tmpfs rw',
+    // The path in the root field of a bind, not as its mount point.
+    '40 22 8:1 /run/b /mnt/elsewhere rw - ext4 /dev/vda rw',
+    '41 22 0:50 / /run/b rw - tmpfs tmpfs rw',
+    '42 22 0:51 / /run/b/c rw - tmpfs tmpfs rw',
+    '43 22 0:52 / /tab\\011and\\134back rw - tmpfs t2 rw',
+    '44 22 0:53 / /last rw - overlay overlay rw,lowerdir=/l',
+  ].join('\n');
+  const entries = parseMountinfo(text);
+  const paths = ['/', '/var/lib/x y/rootfs', '/var/lib/x', '/run/b', '/run/b/c', '/run', '/mnt/elsewhere', '/tab\tand\\back', '/last', '/missing', '/var/lib/x\\040y/rootfs'];
+  for (const path of paths) t.same(mountAtIn(text, path), mountAt(entries, path), JSON.stringify(path));
+  t.equal(mountAtIn(text, '/var/lib/x y/rootfs')?.fstype, 'tmpfs', 'the topmost of stacked mounts');
+  t.equal(mountAtIn(text, '/run/b')?.fstype, 'tmpfs', 'not the line that has it as a root');
+  t.equal(mountAtIn(text + '\n', '/last')?.fstype, 'overlay', 'a trailing newline changes nothing');
 });
 
 t.test('only a config with a user namespace and mappings, in enforce mode, is idmapped', async (t) => {
