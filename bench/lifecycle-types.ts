@@ -1,5 +1,6 @@
 // Shapes of the lifecycle results (results.json) and options, shared by the scenarios, the
 // orchestrator and the report.
+import type { BulwarkVariant } from './lib/variants.js';
 import type { ArmInfo } from './lib/lab.js';
 import type { Progress } from './lib/progress.js';
 
@@ -74,5 +75,7 @@ export interface LifecycleOptions {
   progress: Progress;
   /** Only scenarios whose key contains this. */
   filter?: string;
+  /** The ways of running Bulwark to measure (default: every entry of VARIANTS). */
+  variants?: readonly BulwarkVariant[];
 }
 

@@ -94,7 +94,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       const known = setups.get(name);
       if (known) return known;
       const list: VariantSetup[] = [];
-      for (const variant of VARIANTS) {
+      for (const variant of options.variants ?? VARIANTS) {
         if (unavailable.has(variant)) continue;
         const socket = serviceSocket(join(lab.work, `state-${name}`));
         const config = variant.suffix === '' ? join(lab.work, `${name}.yaml`) : writeConfig(`${name}${variant.suffix}`, extra, name);
@@ -192,7 +192,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       scenarios.push(await execScenario(lab, options, bareRunc('exec'), await bulwarkArms('runc', 'exec', runc, 'Bulwark → runc')));
     }
 
-    const ctr = await containerdScenarios(lab, options, VARIANTS.filter((v) => !unavailable.has(v)), env, want);
+    const ctr = await containerdScenarios(lab, options, (options.variants ?? VARIANTS).filter((v) => !unavailable.has(v)), env, want);
     scenarios.push(...ctr.scenarios);
     skipped.push(...ctr.skipped);
     if (ctr.version) versions.containerd = ctr.version;

@@ -10,6 +10,7 @@ import { microTaskCount, runMicro } from './micro.js';
 import { lifecycleStepCount, runLifecycle } from './lifecycle.js';
 import { installAbortHandlers } from './lib/abort.js';
 import { Progress } from './lib/progress.js';
+import { chooseVariants } from './lib/variants.js';
 import { renderSvg } from './plot.js';
 import { evaluateTargets, renderMarkdown } from './report.js';
 import type { BenchResults, Environment } from './report.js';
@@ -58,6 +59,7 @@ export async function main(tmpNote: string): Promise<number> {
   const only = process.env.BENCH_ONLY ?? '';
   if (!['', 'micro', 'lifecycle'].includes(only)) throw new Error(`BENCH_ONLY=${only}: expected micro or lifecycle`);
   const filter = process.env.BENCH_FILTER || undefined;
+  const variants = chooseVariants(process.env.BENCH_VARIANTS);
   const outDir = process.env.BENCH_RESULTS || join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
 
@@ -73,7 +75,7 @@ export async function main(tmpNote: string): Promise<number> {
   // Lifecycle first: every sample there includes a fork of this process, which costs more the
   // more memory it holds, and the micro part leaves tens of thousands of samples behind.
   env.benchRssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
-  const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, ctrSamples, progress, filter }) : null;
+  const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, ctrSamples, progress, filter, variants }) : null;
   const micro = doMicro ? await runMicro({ timeMs: microTimeMs, progress, filter }) : null;
   env.loadAverageEnd = loadNow();
   env.runtimes = lifecycle?.versions ?? {};
@@ -84,7 +86,7 @@ export async function main(tmpNote: string): Promise<number> {
     startedAt: env.date,
     durationS: (Date.now() - started) / 1000,
     environment: env,
-    options: { samples, cheapSamples, ctrSamples, microTimeMs, only: only || 'all', filter: filter ?? null },
+    options: { samples, cheapSamples, ctrSamples, microTimeMs, only: only || 'all', filter: filter ?? null, variants: variants.map((v) => v.name) },
     micro,
     lifecycle,
     targets: [],

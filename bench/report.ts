@@ -28,6 +28,8 @@ export interface BenchOptionsUsed {
   microTimeMs: number;
   only: string;
   filter: string | null;
+  /** BENCH_VARIANTS: the ways of running Bulwark measured (absent in older results: all). */
+  variants?: string[];
 }
 
 export interface TargetCheck {

@@ -9,6 +9,8 @@
 //   BENCH_ONLY           micro | lifecycle (default: both)
 //   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this (a
 //                        comma-separated list: any of these)
+//   BENCH_VARIANTS       which ways of running Bulwark get arms: cold, warm (a comma-separated
+//                        list; default both)
 //   BENCH_EXTRA_LAUNCHER another build of bin/bulwark-runtime, measured next to it in the
 //                        pass-through scenario (before/after comparisons of the launcher)
 //   BENCH_RESULTS        output directory (default bench/results)

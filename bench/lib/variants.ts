@@ -10,6 +10,8 @@
 
 
 export interface BulwarkVariant {
+  /** What BENCH_VARIANTS calls it. */
+  name: 'cold' | 'warm';
   /** Arm key suffix: '' for the first (cold) variant, so its arms keep the key `bulwark`. */
   suffix: string;
   /** Appended to the arm's label. */
@@ -21,9 +23,25 @@ export interface BulwarkVariant {
 }
 
 export const VARIANTS: readonly BulwarkVariant[] = [
-  { suffix: '', label: '', env: { BULWARK_SERVICE: 'off' }, service: null },
-  { suffix: '-warm', label: ', warm service', env: {}, service: ['serve'] },
+  { name: 'cold', suffix: '', label: '', env: { BULWARK_SERVICE: 'off' }, service: null },
+  { name: 'warm', suffix: '-warm', label: ', warm service', env: {}, service: ['serve'] },
 ];
+
+/**
+ * The variants BENCH_VARIANTS names (a comma-separated list, e.g. `warm`), in table order; all of
+ * them when it is unset or empty. Measuring one alone takes the others' samples out of the
+ * interleaving (a cold arm's Node start between two warm samples is part of their conditions).
+ */
+export function chooseVariants(list: string | undefined): readonly BulwarkVariant[] {
+  if (!list) return VARIANTS;
+  const wanted = list.split(',').map((n) => n.trim()).filter(Boolean);
+  const known = new Set<string>(VARIANTS.map((v) => v.name));
+  const unknown = wanted.filter((n) => !known.has(n));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new Error(`BENCH_VARIANTS=${list}: expected a comma-separated list of ${[...known].join(', ')}`);
+  }
+  return VARIANTS.filter((v) => wanted.includes(v.name));
+}
 
 /** The arm key of a variant: `bulwark`, `bulwark-warm`, ... (base `shim` gives `shim-warm`). */
 export const variantKey = (base: string, v: BulwarkVariant): string => `${base}${v.suffix}`;

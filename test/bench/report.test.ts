@@ -4,7 +4,7 @@ import t from 'tap';
 import { evaluateTargets } from '../../bench/report.js';
 import type { BenchResults } from '../../bench/report.js';
 import type { ScenarioResult } from '../../bench/lifecycle-types.js';
-import { serviceSocket, VARIANTS, variantKey } from '../../bench/lib/variants.js';
+import { chooseVariants, serviceSocket, VARIANTS, variantKey } from '../../bench/lib/variants.js';
 
 function scenario(key: string, step: string, arms: Record<string, number[]>, baseline = 'runc'): ScenarioResult {
   return {
@@ -65,4 +65,21 @@ t.test('variants: the first is the cold one and keeps the plain keys; keys are u
   t.equal(VARIANTS[0]!.env.BULWARK_SERVICE, 'off', 'the cold arms never ask a service running for the same state');
   for (const v of VARIANTS.filter((x) => x.service)) t.same(v.service, ['serve'], `${v.suffix}: bulwark serve`);
   t.equal(serviceSocket('/run/bulwark'), '/run/bulwark/engine.sock', 'where the launcher looks');
+});
+
+t.test('BENCH_VARIANTS picks variants by name, in table order; anything else is an error', async (t) => {
+  const names = (list: string | undefined) => chooseVariants(list).map((v) => v.name);
+  const cases: Array<[string | undefined, string[] | RegExp]> = [
+    [undefined, ['cold', 'warm']],
+    ['', ['cold', 'warm']],
+    ['warm', ['warm']],
+    ['warm,cold', ['cold', 'warm']],
+    [' cold ', ['cold']],
+    ['hot', /BENCH_VARIANTS=hot: expected a comma-separated list of cold, warm/],
+    [',', /BENCH_VARIANTS=,/],
+  ];
+  for (const [list, want] of cases) {
+    if (want instanceof RegExp) t.throws(() => names(list), want, String(list));
+    else t.same(names(list), want, String(list));
+  }
 });
