@@ -19,7 +19,8 @@
 // a grace period instead.
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { IdAllocator, nodePool } from '../state/ids.js';
+import { nodeAllocator } from '../state/ids.js';
+import type { IdAllocator } from '../state/ids.js';
 import type { BulwarkConfig } from '../host/config.js';
 import { safeId } from './records.js';
 import type { ContainerRecord } from './records.js';
@@ -275,8 +276,7 @@ function podHasRecord(containers: string, podKey: string, now: number, grace: nu
 
 /** The collector for one Bulwark config, as the engine, the warm service and `bulwark gc` run it. */
 export function collectForConfig(config: Pick<BulwarkConfig, 'stateDir' | 'idPool'>, native: Pick<RootfsNative, 'unmount'> | null, now?: number): GcReport {
-  const allocator = new IdAllocator(config.stateDir, nodePool(config.idPool));
-  return collectGarbage({ stateDir: config.stateDir, allocator, native, ...(now === undefined ? {} : { now }) });
+  return collectGarbage({ stateDir: config.stateDir, allocator: nodeAllocator(config), native, ...(now === undefined ? {} : { now }) });
 }
 
 export function collectGarbage(options: GcOptions): GcReport {

@@ -24,7 +24,7 @@ import { Engine } from '../runtime/engine.js';
 import type { Outcome } from '../runtime/engine.js';
 import { cachingLoaders } from './cache.js';
 import { UserNamespacePool } from './userns-pool.js';
-import { blockRange, IdAllocator, nodePool } from '../state/ids.js';
+import { blockRange, nodeAllocator } from '../state/ids.js';
 import { decodeRequest, encodeReply, serviceSocketPath, takeFrame } from './protocol.js';
 import type { ServiceReply, ServiceRequest } from './protocol.js';
 
@@ -124,7 +124,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (!userns) return;
     try {
       const current = loaders.config(env);
-      const allocator = new IdAllocator(current.stateDir, nodePool(current.idPool));
+      const allocator = nodeAllocator(current);
       const next = allocator.nextFree();
       if (next === null) return;
       const { hostID, size } = blockRange(allocator.pool, next);

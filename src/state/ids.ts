@@ -50,6 +50,11 @@ export function nodePool(configured: { start: number; size: number } | null): Po
   return resolvePool(configured, readTextOrNull('/etc/subuid'), readTextOrNull('/etc/subgid'));
 }
 
+/** This node's allocator for a Bulwark config: its state directory and its pool (nodePool). */
+export function nodeAllocator(config: { stateDir: string; idPool: { start: number; size: number } | null }): IdAllocator {
+  return new IdAllocator(config.stateDir, nodePool(config.idPool));
+}
+
 function validatePool(pool: Pool): Pool {
   if (!Number.isSafeInteger(pool.start) || !Number.isSafeInteger(pool.size)) throw new IdPoolError(`${pool.source}: pool start and size must be integers`);
   if (pool.start < 1) throw new IdPoolError(`${pool.source}: pool must not contain host ID 0`);

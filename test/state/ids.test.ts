@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { IdAllocator, resolvePool, IdPoolError, BLOCK_SIZE } from '../../src/state/ids.js';
+import { IdAllocator, nodeAllocator, resolvePool, IdPoolError, BLOCK_SIZE } from '../../src/state/ids.js';
 
 t.setTimeout(240_000);
 const pool = { start: 200_000, size: BLOCK_SIZE * 64, source: 'test' };
@@ -41,6 +41,14 @@ t.test('one block per pod, stable for the pod, disjoint across pods', async (t) 
   a.release('pod-a');
   t.equal(a.lookup('pod-a'), null);
   t.equal(a.acquire('pod-c').index, 0, 'a released block is reused');
+});
+
+t.test('nodeAllocator: the pool of the config wins, in its state directory', async (t) => {
+  const dir = stateDir();
+  const a = nodeAllocator({ stateDir: dir, idPool: { start: 300_000, size: BLOCK_SIZE * 2 } });
+  t.match(a.pool, { start: 300_000, size: BLOCK_SIZE * 2, source: 'config idPool' });
+  a.acquire('p');
+  t.same(readdirSync(join(dir, 'ids', 'blocks')), ['0'], 'blocks live under the given state directory');
 });
 
 t.test('nextFree names the block the next new pod would get', async (t) => {
