@@ -78,9 +78,14 @@ function unsafeMappings(kind: Kind, maps: IDMapping[], host: HostFacts, rule: Us
   return problems;
 }
 
+/** The mapping a container gets from its pod's ID block: container IDs from 0 onto the block. */
+export function blockMappings(block: IdRange): IDMapping[] {
+  return [{ containerID: 0, hostID: block.hostID, size: block.size }];
+}
+
 function allocatedMappings(kind: Kind, host: HostFacts): IDMapping[] | undefined {
   const block = host.idAllocation?.[kind];
-  return block ? [{ containerID: 0, hostID: block.hostID, size: block.size }] : undefined;
+  return block ? blockMappings(block) : undefined;
 }
 
 /** Reports what is wrong with one of the config's mapping lists; returns the list to write, if any. */

@@ -24,6 +24,7 @@ import { Engine } from '../runtime/engine.js';
 import type { Outcome } from '../runtime/engine.js';
 import { cachingLoaders } from './cache.js';
 import { UserNamespacePool } from './userns-pool.js';
+import { blockMappings } from '../passes/user-namespace.js';
 import { blockRange, nodeAllocator } from '../state/ids.js';
 import { decodeRequest, encodeReply, serviceSocketPath, takeFrame } from './protocol.js';
 import type { ServiceReply, ServiceRequest } from './protocol.js';
@@ -114,7 +115,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       opts.log(`gc: ${(e as Error).message}`);
     }
   };
-  // The next new pod's user namespace, made while the runtime works on this one (userns-pool.ts).
+  // The next new pod's user namespace, made shortly after each create's reply (userns-pool.ts).
   const native = opts.native;
   const userns = native.createUserNamespace && native.closeFd
     ? new UserNamespacePool({ createUserNamespace: (u, g) => native.createUserNamespace!(u, g), closeFd: (fd) => native.closeFd!(fd) })
@@ -127,8 +128,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       const allocator = nodeAllocator(current);
       const next = allocator.nextFree();
       if (next === null) return;
-      const { hostID, size } = blockRange(allocator.pool, next);
-      const map = [{ containerID: 0, hostID, size }];
+      const map = blockMappings(blockRange(allocator.pool, next)); // what the userNamespace pass will write
       userns.prepare(map, map);
     } catch (e) {
       opts.log(`user namespace pool: ${(e as Error).message}`);

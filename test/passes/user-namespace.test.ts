@@ -1,5 +1,6 @@
 import type { IDMapping, NamespaceReference, Spec } from '../../src/spec/index.js';
-import { userNamespacePass } from '../../src/passes/user-namespace.js';
+import t from 'tap';
+import { blockMappings, userNamespacePass } from '../../src/passes/user-namespace.js';
 import { runTable } from './helpers-a.js';
 
 const BASE = 1_000_000_000;
@@ -422,3 +423,8 @@ runTable(userNamespacePass, [
     findings: [['userNamespace', 'linux.namespaces', 'deny', /^has no user namespace/]],
   },
 ]);
+
+// The warm service prepares user namespaces with blockMappings: it must be the mapping the pass writes.
+t.test('blockMappings is the mapping the pass writes for an allocation', async (t) => {
+  t.same(blockMappings({ hostID: BASE, size: SIZE }), ALLOCATED);
+});
