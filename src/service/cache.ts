@@ -40,18 +40,19 @@ const SETTLED_NS = 2_000_000_000n;
  */
 export const KERNEL_FACTS_TTL_MS = 5_000;
 
-function signatureOf(path: string, nowMs: number): { signature: string; settled: boolean } {
+/** A file's stat signature when it is settled (or absent); null while it is younger than that. */
+function settledSignature(path: string, nowMs: number): string | null {
   const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  if (!st) return { signature: 'absent', settled: true };
+  if (!st) return 'absent';
   const changed = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-  const settled = BigInt(Math.trunc(nowMs)) * 1_000_000n - changed > SETTLED_NS;
-  return { signature: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`, settled };
+  if (BigInt(Math.trunc(nowMs)) * 1_000_000n - changed <= SETTLED_NS) return null;
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`;
 }
 
 /** Read a file for a cache entry: the signature is taken first, so it never describes newer bytes. */
 function observe(path: string, nowMs: number): Seen {
-  const { signature, settled } = signatureOf(path, nowMs);
-  return { text: readTextOrNull(path), signature: settled ? signature : null };
+  const signature = settledSignature(path, nowMs);
+  return { signature, text: readTextOrNull(path) };
 }
 
 /** A source that notes every read (absolute path → what it held) in `reads`. */
@@ -60,9 +61,9 @@ function recordingSource(dir: string, reads: Reads, nowMs: number): ProfileSourc
   return {
     where: inner.where,
     read(relativePath) {
-      const { signature, settled } = signatureOf(`${dir}/${relativePath}`, nowMs);
+      const signature = settledSignature(`${dir}/${relativePath}`, nowMs);
       const text = inner.read(relativePath);
-      reads.set(`${dir}/${relativePath}`, { text, signature: settled ? signature : null });
+      reads.set(`${dir}/${relativePath}`, { text, signature });
       return text;
     },
     list: () => inner.list(),
@@ -76,10 +77,10 @@ function recordingSource(dir: string, reads: Reads, nowMs: number): ProfileSourc
  */
 function unchanged(reads: Reads, nowMs: number): boolean {
   for (const [path, seen] of reads) {
-    const now = signatureOf(path, nowMs);
-    if (seen.signature !== null && seen.signature === now.signature) continue;
+    const now = settledSignature(path, nowMs);
+    if (seen.signature !== null && seen.signature === now) continue;
     if (readTextOrNull(path) !== seen.text) return false;
-    seen.signature = now.settled ? now.signature : null;
+    seen.signature = now;
   }
   return true;
 }
