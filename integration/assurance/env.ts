@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { findExecutable, repoRoot, tempPrefix } from '../lib/index.js';
 import { blockFilesIn, mountsUnder, podBlockIn } from '../lib/bulwark.js';
+import { lstatOrNull } from '../../src/host/read.js';
 
 export const BULWARK_RUNTIME = join(repoRoot, 'bin', 'bulwark-runtime');
 export const BULWARK_CLI = join(repoRoot, 'bin', 'bulwark');
@@ -142,7 +143,7 @@ export class AssuranceEnv {
     const found = this.recordDirs(id).map((d) => d.slice(this.stateDir.length + 1));
     const rootfs = join(this.stateDir, 'rootfs');
     if (existsSync(rootfs)) for (const key of readdirSync(rootfs)) if (existsSync(join(rootfs, key, id))) found.push(`rootfs/${key}/${id}`);
-    if (existsSync(join(this.stateDir, 'ids', 'pods', id)) || lstatOrNull(join(this.stateDir, 'ids', 'pods', id))) found.push(`ids/pods/${id}`);
+    if (lstatOrNull(join(this.stateDir, 'ids', 'pods', id))) found.push(`ids/pods/${id}`); // a link, dangling or not
     return found;
   }
 
@@ -169,15 +170,6 @@ export class AssuranceEnv {
     const left = this.mounts();
     if (left.length > 0) throw new Error(`mounts left under ${this.dir}: ${left.join(', ')}; not removing it`);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function lstatOrNull(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parseJson } from '../json/lossless.js';
+import { lstatOrNull } from '../host/read.js';
 import { assertSpec } from '../spec/index.js';
 import type { Spec } from '../spec/index.js';
 import { failpoint } from '../runtime/failpoint.js';
@@ -275,15 +276,6 @@ export function removeStaleTemps(configPath: string): string[] {
   return removed;
 }
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Replace the bundle's config with the hardened one (`hardenedText`, the serialised config the
  * audit line's hash was taken of). The original text is kept (once: a retried create must not
@@ -292,7 +284,7 @@ function exists(path: string): boolean {
 export function writeHardenedConfig(loaded: LoadedConfig, hardenedText: string): void {
   const orig = `${loaded.path}.orig`;
   removeStaleTemps(loaded.path);
-  if (!exists(orig)) writeFileAtomic(orig, loaded.text, 0o600);
+  if (!lstatOrNull(orig)) writeFileAtomic(orig, loaded.text, 0o600);
   failpoint('config.before-write');
   writeFileAtomic(loaded.path, hardenedText, loaded.mode || 0o600, { failpoints: { beforeRename: 'config.before-rename', afterRename: 'config.after-rename' } });
 }

@@ -1,8 +1,8 @@
 // Host facts, probed once per call through an injected kernel-probe surface (the native addon
 // in production, a literal in tests). Everything a pass may need about the host is gathered
 // here, before the pure pipeline runs.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatOrNull } from './read.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Spec } from '../spec/index.js';
 import type { CgroupMode, HostFacts, IdRange } from './types.js';
@@ -125,14 +125,6 @@ function readlinkOrNull(path: string): string | null {
     return readlinkSync(path);
   } catch {
     return null; // replaced meanwhile
-  }
-}
-
-function lstatOrNull(path: string): Stats | null {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null; // ENOTDIR, ELOOP, EACCES on the way: treated as missing, as before
   }
 }
 
