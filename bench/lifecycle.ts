@@ -27,7 +27,8 @@ import { execScenario, hardeningCostScenario, lifecycleScenario, measureMemory, 
 
 export type * from './lifecycle-types.js';
 
-function cleanEnv(): NodeJS.ProcessEnv {
+/** The environment for Bulwark arms: none of the caller's BULWARK_* settings or Node options. */
+export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BULWARK_') && !k.startsWith('NODE_OPTIONS')));
 }
 

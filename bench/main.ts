@@ -7,9 +7,11 @@ import { hostCgroupMode } from '../integration/lib/cgroups.js';
 import { repoRoot } from '../integration/lib/paths.js';
 import { findExecutable } from '../integration/lib/runtimes.js';
 import { microTaskCount, runMicro } from './micro.js';
-import { lifecycleStepCount, runLifecycle } from './lifecycle.js';
+import { cleanEnv, lifecycleStepCount, runLifecycle } from './lifecycle.js';
+import { renderSplitMarkdown, runSplit, splitStepCount } from './split.js';
 import { installAbortHandlers } from './lib/abort.js';
 import { Progress } from './lib/progress.js';
+import { matchesFilter } from './lib/stats.js';
 import { chooseVariants } from './lib/variants.js';
 import { renderSvg } from './plot.js';
 import { evaluateTargets, renderMarkdown } from './report.js';
@@ -57,8 +59,9 @@ export async function main(tmpNote: string): Promise<number> {
   const ctrSamples = intFromEnv('BENCH_CTR_SAMPLES', samples, 1);
   const microTimeMs = intFromEnv('BENCH_MICRO_TIME', 300, 1);
   const only = process.env.BENCH_ONLY ?? '';
-  if (!['', 'micro', 'lifecycle'].includes(only)) throw new Error(`BENCH_ONLY=${only}: expected micro or lifecycle`);
+  if (!['', 'micro', 'lifecycle', 'split'].includes(only)) throw new Error(`BENCH_ONLY=${only}: expected micro, lifecycle or split`);
   const filter = process.env.BENCH_FILTER || undefined;
+  const splitSamples = intFromEnv('BENCH_SPLIT_SAMPLES', Math.max(30, 3 * samples), 1);
   const variants = chooseVariants(process.env.BENCH_VARIANTS);
   const outDir = process.env.BENCH_RESULTS || join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -66,9 +69,10 @@ export async function main(tmpNote: string): Promise<number> {
   const started = Date.now();
   const env = environment();
   env.tempDir = tmpNote;
-  const doMicro = only !== 'lifecycle';
-  const doLifecycle = only !== 'micro';
-  const progress = new Progress((doMicro ? microTaskCount() : 0) + (doLifecycle ? lifecycleStepCount({ samples, cheapSamples, ctrSamples }) : 0));
+  const doMicro = only === '' || only === 'micro';
+  const doLifecycle = only === '' || only === 'lifecycle';
+  const doSplit = only === 'split' || (only === '' && matchesFilter('create-split', filter));
+  const progress = new Progress((doMicro ? microTaskCount() : 0) + (doLifecycle ? lifecycleStepCount({ samples, cheapSamples, ctrSamples }) : 0) + (doSplit ? splitStepCount(splitSamples) : 0));
   progress.log(`bench: ${samples} rounds per container scenario, ${ctrSamples} through containerd, ${cheapSamples} for cheap calls, ${microTimeMs} ms per micro task; load ${env.loadAverageStart}`);
 
   installAbortHandlers(() => progress.log('bench: interrupted; stopping after the current sample and cleaning up'));
@@ -77,28 +81,39 @@ export async function main(tmpNote: string): Promise<number> {
   env.benchRssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const lifecycle = doLifecycle ? await runLifecycle({ samples, cheapSamples, ctrSamples, progress, filter, variants }) : null;
   const micro = doMicro ? await runMicro({ timeMs: microTimeMs, progress, filter }) : null;
+  const splitLoadStart = loadNow();
+  const split = doSplit ? await runSplit(splitSamples, progress, cleanEnv()) : null;
   env.loadAverageEnd = loadNow();
   env.runtimes = lifecycle?.versions ?? {};
   delete env.runtimes.node;
 
-  const results: BenchResults = {
-    schema: 'bulwark-bench/1',
-    startedAt: env.date,
-    durationS: (Date.now() - started) / 1000,
-    environment: env,
-    options: { samples, cheapSamples, ctrSamples, microTimeMs, only: only || 'all', filter: filter ?? null, variants: variants.map((v) => v.name) },
-    micro,
-    lifecycle,
-    targets: [],
-  };
-  results.targets = evaluateTargets(results);
-
-  const jsonFile = join(outDir, 'results.json');
-  // Compact: it holds every sample (tens of thousands of numbers).
-  writeFileSync(jsonFile, JSON.stringify(results, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-  const md = renderMarkdown(results);
-  writeFileSync(join(outDir, 'results.md'), md);
-  const written = [jsonFile, join(outDir, 'results.md')];
+  const written: string[] = [];
+  let md = '';
+  if (doMicro || doLifecycle) {
+    const results: BenchResults = {
+      schema: 'bulwark-bench/1',
+      startedAt: env.date,
+      durationS: (Date.now() - started) / 1000,
+      environment: env,
+      options: { samples, cheapSamples, ctrSamples, microTimeMs, only: only || 'all', filter: filter ?? null, variants: variants.map((v) => v.name) },
+      micro,
+      lifecycle,
+      targets: [],
+    };
+    results.targets = evaluateTargets(results);
+    const jsonFile = join(outDir, 'results.json');
+    // Compact: it holds every sample (tens of thousands of numbers).
+    writeFileSync(jsonFile, JSON.stringify(results, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+    md = renderMarkdown(results);
+    writeFileSync(join(outDir, 'results.md'), md);
+    written.push(jsonFile, join(outDir, 'results.md'));
+  }
+  if (split) {
+    const splitJson = join(outDir, 'split.json');
+    writeFileSync(splitJson, JSON.stringify({ schema: 'bulwark-bench-split/1', environment: env, loadAverageStart: splitLoadStart, ...split }) + '\n');
+    writeFileSync(join(outDir, 'split.md'), renderSplitMarkdown(split, `${env.cpu}, ${env.cpus} CPUs, kernel ${env.kernel}, ${split.runcVersion}; load ${splitLoadStart} → ${env.loadAverageEnd}; commit ${env.commit}; ${env.date}`));
+    written.push(splitJson, join(outDir, 'split.md'));
+  }
   if (lifecycle) {
     const svgFile = join(outDir, 'lifecycle.svg');
     writeFileSync(svgFile, renderSvg(lifecycle, `${env.cpu}, ${env.cpus} CPUs, kernel ${env.kernel}; ${samples} rounds (${cheapSamples} for cheap calls), interleaved; load ${env.loadAverageStart} → ${env.loadAverageEnd}; ${env.date}`));
@@ -114,7 +129,10 @@ export async function main(tmpNote: string): Promise<number> {
   progress.finish();
 
   const summary = md.split('\n## ').find((s) => s.startsWith('Targets'));
-  process.stdout.write(`\n## ${summary ?? ''}\n`);
+  if (summary) process.stdout.write(`\n## ${summary}\n`);
+  const overhead = split?.differences.find((d) => d.key === 'overhead');
+  const own = split?.differences.find((d) => d.key === 'bulwark-before-runtime');
+  if (overhead && own) process.stdout.write(`\ncreate-split: Bulwark − bare runc ${overhead.p50Ms.toFixed(2)} ms, of which Bulwark's own time before runc starts ${own.p50Ms.toFixed(2)} ms (medians of per-round differences; split.md)\n`);
   process.stdout.write(`Written: ${written.map((f) => f.replace(`${repoRoot}/`, '')).join(', ')}\n`);
   return 0;
 }

@@ -1,12 +1,14 @@
 // `make bench`: micro benchmarks, then real-container lifecycles side by side with bare runc and
-// crun; writes bench/results/{results.json,results.md,lifecycle.svg} (and lifecycle.png when
-// rsvg-convert is installed). Settings (environment):
+// crun, then create-split; writes bench/results/{results.json,results.md,lifecycle.svg,split.json,
+// split.md} (and lifecycle.png when rsvg-convert is installed). Settings (environment):
 //   BENCH_SAMPLES        rounds of each container scenario (default 10)
 //   BENCH_CHEAP_SAMPLES  rounds of the cheap pass-through calls state and --version (default 10x)
 //   BENCH_CTR_SAMPLES    rounds of ctr run --rm and ctr task exec through containerd (default
 //                        BENCH_SAMPLES)
 //   BENCH_MICRO_TIME     ms of measuring per micro task (default 300)
-//   BENCH_ONLY           micro | lifecycle (default: both)
+//   BENCH_ONLY           micro | lifecycle | split (default: all three)
+//   BENCH_SPLIT_SAMPLES  rounds of create-split, where a warm create's overhead goes (default
+//                        max(30, 3 x BENCH_SAMPLES); bench/split.ts)
 //   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this (a
 //                        comma-separated list: any of these)
 //   BENCH_VARIANTS       which ways of running Bulwark get arms: cold, warm (a comma-separated

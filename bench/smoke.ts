@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../integration/lib/paths.js';
 import type { BenchResults } from './report.js';
+import type { SplitReport } from './split.js';
 
 const problems: string[] = [];
 const check = (ok: unknown, what: string) => {
@@ -22,7 +23,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'bulwark-bench-smoke-tmp-'));
 chmodSync(scratch, 0o711); // container root is mapped to an unprivileged host ID: it must traverse
 try {
   const run = spawnSync(process.execPath, [join(repoRoot, 'dist', 'bench', 'run.js')], {
-    env: { ...process.env, BENCH_SAMPLES: '1', BENCH_CHEAP_SAMPLES: '1', BENCH_CTR_SAMPLES: '1', BENCH_MICRO_TIME: '1', BENCH_RESULTS: out, BENCH_TMPDIR: scratch },
+    env: { ...process.env, BENCH_SAMPLES: '1', BENCH_CHEAP_SAMPLES: '1', BENCH_CTR_SAMPLES: '1', BENCH_MICRO_TIME: '1', BENCH_SPLIT_SAMPLES: '2', BENCH_RESULTS: out, BENCH_TMPDIR: scratch },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
   });
@@ -46,6 +47,10 @@ try {
   check(readFileSync(join(out, 'results.md'), 'utf8').includes('## Targets'), 'results.md');
   check(readFileSync(join(out, 'lifecycle.svg'), 'utf8').startsWith('<svg'), 'lifecycle.svg');
   check(results.targets.some((t) => t.target.includes('ctr run --rm')), 'the ctr run --rm target');
+  const split = JSON.parse(readFileSync(join(out, 'split.json'), 'utf8')) as SplitReport;
+  for (const arm of split.arms) check(split.samples[arm.key]?.length === 2 && split.samples[arm.key]!.every((x) => x.runtimeMs > 0 && x.beforeRuntimeMs > 0), `create-split ${arm.key}: samples`);
+  check(split.servedVia.service === 2, `create-split: the bulwark arm was not served warm (${JSON.stringify(split.servedVia)})`);
+  check(readFileSync(join(out, 'split.md'), 'utf8').includes('| Bulwark (warm service) |'), 'split.md');
   // Nothing of ours left: cgroups named after the run's pid, temp dirs, mounts.
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
     const parent = join('/sys/fs/cgroup', hierarchy, 'bulwark-bench');
