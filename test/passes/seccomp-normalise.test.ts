@@ -301,3 +301,35 @@ t.test('for random filters: the same meaning on every listed ABI, the other rule
   }), { numRuns: 500 });
   t.pass('500 random filters');
 });
+
+// ---------------------------------------------------------------- the injected filter, memoised
+
+t.test('the injected filter is built once per rule, bounding set and architecture, and shared frozen', async (t) => {
+  const profile = loadProfile(profiles, 'baseline');
+  const withBounding = (bounding: string[]) => {
+    const spec = runcSpec();
+    return { ...spec, process: { ...spec.process!, capabilities: { ...spec.process!.capabilities, bounding: bounding as never } } };
+  };
+  const injected = (p: ResolvedProfile, bounding: string[], arch = 'x86_64') => seccompPass(withBounding(bounding), p, testHost({ arch })).spec.linux!.seccomp!;
+  // A copy of the profile has its own rule object: its filter is built afresh, never taken from the cache.
+  const fresh = (bounding: string[], arch?: string) => injected(structuredClone(profile), bounding, arch);
+  const cases: Array<[what: string, bounding: string[], arch?: string]> = [
+    ['runc\'s default set', ['CAP_CHOWN', 'CAP_KILL', 'CAP_AUDIT_WRITE']],
+    ['with CAP_SYS_PTRACE (a capability-gated rule)', ['CAP_CHOWN', 'CAP_SYS_PTRACE']],
+    ['with CAP_SYS_NICE and CAP_SYS_TIME', ['CAP_SYS_NICE', 'CAP_SYS_TIME']],
+    ['no capabilities', []],
+    ['on aarch64', ['CAP_CHOWN'], 'aarch64'],
+  ];
+  for (const [what, bounding, arch] of cases) {
+    const first = injected(profile, bounding, arch);
+    t.same(first, fresh(bounding, arch), `${what}: the same filter as one built afresh`);
+    t.equal(injected(profile, [...bounding].reverse(), arch), first, `${what}: built once (the order of the set does not matter)`);
+    t.ok(Object.isFrozen(first) && Object.isFrozen(first.syscalls) && first.syscalls!.every((r) => Object.isFrozen(r) && Object.isFrozen(r.names)), `${what}: frozen`);
+  }
+  const ptrace = injected(profile, ['CAP_CHOWN', 'CAP_SYS_PTRACE']);
+  const plain = injected(profile, ['CAP_CHOWN']);
+  const names = (s: Seccomp) => s.syscalls!.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names);
+  t.ok(names(ptrace).includes('ptrace') && !names(plain).includes('ptrace'), 'another bounding set gets its own filter');
+  t.not(injected(profile, ['CAP_CHOWN'], 'aarch64'), plain, 'another architecture gets its own filter');
+  t.throws(() => (plain.syscalls as Syscall[]).push(allow('reboot')), TypeError, 'a shared filter cannot be changed');
+});
