@@ -146,19 +146,35 @@ const MAP_FIELDS: ReadonlySet<string> = new Set(['annotations', 'sysctl', 'unifi
  * one is refused. (Keys that fold to no known field are ignored by runc and by every pass alike.)
  * Map keys (annotations, sysctls, ...) are data and may differ only in case.
  */
-export function goKeyAmbiguities(value: unknown, path = ''): string[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => goKeyAmbiguities(item, `${path}[${i}]`));
-  if (value === null || typeof value !== 'object') return [];
+export function goKeyAmbiguities(value: unknown): string[] {
   const problems: string[] = [];
-  const isMap = MAP_FIELDS.has(path.slice(path.lastIndexOf('.') + 1));
-  for (const [key, child] of Object.entries(value)) {
-    const where = path ? `${path}.${key}` : key;
-    const field = isMap ? undefined : FOLDED_FIELDS.get(goFold(key));
-    if (field !== undefined && field !== key) {
-      problems.push(`${where}: key "${key}" is not the field "${field}", but runc's JSON decoder would read it as that field; refusing the ambiguous config`);
+  // Path segments of the node being visited, joined only when a problem is found: the walk
+  // visits every key of every config (~0.1 ms when building each path eagerly).
+  const trail: string[] = [];
+  const visit = (node: unknown, isMap: boolean): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        if (item === null || typeof item !== 'object') continue;
+        trail.push(`[${i}]`);
+        visit(item, false);
+        trail.pop();
+      }
+      return;
     }
-    problems.push(...goKeyAmbiguities(child, where));
-  }
+    for (const [key, child] of Object.entries(node)) {
+      trail.push(trail.length === 0 ? key : `.${key}`);
+      // A field's own name folds to no other field (the names have no case-folding twins).
+      const field = isMap || SPEC_FIELD_NAMES.has(key) ? undefined : FOLDED_FIELDS.get(goFold(key));
+      if (field !== undefined && field !== key) {
+        problems.push(`${trail.join('')}: key "${key}" is not the field "${field}", but runc's JSON decoder would read it as that field; refusing the ambiguous config`);
+      }
+      visit(child, MAP_FIELDS.has(key));
+      trail.pop();
+    }
+  };
+  visit(value, false);
   return problems;
 }
 

@@ -398,7 +398,7 @@ function reportArchitectures(host: HostFacts, out: Report): void {
 // largest pass of the chain: a warm service builds it once per combination. Cached filters are
 // frozen, so that no later step can change one that other containers share.
 const injectedFilters = new WeakMap<SeccompRule, Map<string, Seccomp>>();
-const INJECTED_FILTERS_PER_RULE = 64;
+const INJECTED_FILTERS_PER_RULE = 16;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -63,6 +63,7 @@ t.test('goKeyAmbiguities', async (t) => {
     { name: 'annotation keys are data', value: { annotations: { Process: 'x', process: 'y' } }, problems: [] },
     { name: 'sysctl keys are data', value: { linux: { sysctl: { Path: '1' } } }, problems: [] },
     { name: 'unified keys are data', value: { linux: { resources: { unified: { Memory: 'max' } } } }, problems: [] },
+    { name: 'every problem, in document order, with its path', value: { Process: {}, linux: { namespaces: [{ type: 'pid' }, { Type: 'ipc' }], Devices: [] }, process: { args: ['Env'], Env: [] } }, problems: [/^Process: /, /^linux\.namespaces\[1\]\.Type: key "Type" is not the field "type"/, /^linux\.Devices: /, /^process\.Env: /] },
     { name: 'rdma values are structs', value: { linux: { resources: { rdma: { Limit: { HcaHandles: 1 } } } } }, problems: [/rdma\.Limit\.HcaHandles: key "HcaHandles" is not the field "hcaHandles"/] },
   ];
   for (const c of CASES) {
