@@ -25,13 +25,16 @@ import type { BulwarkConfig } from '../host/config.js';
 import { safeId } from './records.js';
 import type { ContainerRecord } from './records.js';
 import type { ResolvedRuntime } from './select-runtime.js';
-import { removeContainerRootfs, rootfsBase, readMountinfo } from './rootfs-idmap.js';
+import { removeContainerRootfs, removeContainerRootfsAll, rootfsBase, readMountinfo } from './rootfs-idmap.js';
 import type { RootfsNative } from './rootfs-idmap.js';
 
 /** Where each runtime keeps its state when not given --root (as root). */
 export const DEFAULT_ROOTS: Readonly<Record<string, string>> = { runc: '/run/runc', crun: '/run/crun', runsc: '/var/run/runsc' };
 
 export const DEFAULT_GRACE_MS = 60_000;
+
+/** Dead containers whose mounts are removed together (see removeDead in collectGarbage). */
+const REMOVE_BATCH = 16;
 
 /** A process, by pid and kernel start time (so a reused pid is not mistaken for it). */
 export interface ProcessIdentity {
@@ -298,6 +301,27 @@ export function collectGarbage(options: GcOptions): GcReport {
     const livePods = new Set<string>();
     const removedPods = new Set<string>();
     const recordKeys = new Set<string>();
+    // Dead containers are removed a few at a time: each read of the mount table lists every
+    // container on the node, so one read per batch instead of two per container; and small
+    // batches keep each judgement close to the removal it leads to.
+    const dead: Array<{ key: string; id: string; dir: string; podKey: string }> = [];
+    const removeDead = () => {
+      const results = removeContainerRootfsAll(dead.map((d) => join(rootfsBase(stateDir), d.key, d.id)), options.native, mountinfo);
+      dead.forEach(({ key, id, dir, podKey }, i) => {
+        const mounts = results[i]!;
+        report.unmounted.push(...mounts.unmounted);
+        if (!mounts.ok) {
+          report.problems.push(`container ${id}: ${mounts.problem}; record kept`);
+          livePods.add(podKey);
+          return;
+        }
+        rmSync(dir, { recursive: true, force: true });
+        recordKeys.delete(`${key}/${id}`);
+        report.removed.push(`${key}/${id}`);
+        removedPods.add(podKey);
+      });
+      dead.length = 0;
+    };
     for (const key of listDirs(containers)) {
       const root = decodeRootKey(key);
       for (const id of listDirs(join(containers, key))) {
@@ -332,19 +356,11 @@ export function collectGarbage(options: GcOptions): GcReport {
           report.kept++;
           continue;
         }
-        const mounts = removeContainerRootfs(join(rootfsBase(stateDir), key, id), options.native, mountinfo);
-        report.unmounted.push(...mounts.unmounted);
-        if (!mounts.ok) {
-          report.problems.push(`container ${id}: ${mounts.problem}; record kept`);
-          livePods.add(record.podKey);
-          continue;
-        }
-        rmSync(dir, { recursive: true, force: true });
-        recordKeys.delete(`${key}/${id}`);
-        report.removed.push(`${key}/${id}`);
-        removedPods.add(record.podKey);
+        dead.push({ key, id, dir, podKey: record.podKey });
+        if (dead.length >= REMOVE_BATCH) removeDead();
       }
     }
+    removeDead();
     // Mount directories no record owns: a create that failed or was killed after mounting.
     const base = rootfsBase(stateDir);
     for (const key of listDirs(base)) {

@@ -195,32 +195,63 @@ function childrenOf(dir: string): string[] {
   }
 }
 
+/** One tree to remove and the mount points in it to detach first. */
+interface RemoveJob {
+  tree: string;
+  candidates: readonly string[];
+}
+
 /**
  * Detach the given mount points (exact paths, lazily, never following a symlink), then remove
- * `tree` only when mountinfo shows nothing mounted at or below it, so a recursive removal can
- * never reach into a container's, an image's or a volume's files.
+ * each `tree` only when mountinfo shows nothing mounted at or below it, so a recursive removal can
+ * never reach into a container's, an image's or a volume's files. Many trees share each read of
+ * the mount table (a collection on a busy node removes tens of containers, and the table lists
+ * every one of them): one read, then one per round of unmounts (stacked mounts take one call per
+ * layer), and the last read always follows the last unmount.
  */
-function detachAndRemove(tree: string, candidates: readonly string[], native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string): RemoveResult {
-  const unmounted: string[] = [];
-  if (!existsSync(tree)) return { ok: true, unmounted };
-  let mounted = mountsUnder(parseMountinfo(mountinfo()), tree);
-  for (const target of candidates) {
-    // A stacked mount needs one call per layer; stop when the path is no longer a mount point.
-    for (let i = 0; i < 8 && mounted.includes(target); i++) {
-      if (!native) return { ok: false, unmounted, problem: `${target} is mounted and the native addon is not available to unmount it` };
-      try {
-        native.unmount(target, MNT_DETACH | UMOUNT_NOFOLLOW);
-        unmounted.push(target);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EINVAL' && code !== 'ENOENT') return { ok: false, unmounted, problem: `umount ${target}: ${(e as Error).message}` };
+function detachAndRemoveAll(jobs: readonly RemoveJob[], native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string): RemoveResult[] {
+  const results: Array<RemoveResult | null> = jobs.map((job) => (existsSync(job.tree) ? null : { ok: true, unmounted: [] }));
+  const unmounted = jobs.map(() => [] as string[]);
+  let entries = parseMountinfo(mountinfo());
+  for (let round = 0; round < 8; round++) {
+    const mounted = new Set(entries.map((e) => e.mountPoint));
+    let detached = false;
+    jobs.forEach((job, i) => {
+      if (results[i]) return;
+      for (const target of job.candidates) {
+        if (!mounted.has(target)) continue;
+        if (!native) {
+          results[i] = { ok: false, unmounted: unmounted[i]!, problem: `${target} is mounted and the native addon is not available to unmount it` };
+          return;
+        }
+        try {
+          native.unmount(target, MNT_DETACH | UMOUNT_NOFOLLOW);
+          unmounted[i]!.push(target);
+          detached = true;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'EINVAL' && code !== 'ENOENT') {
+            results[i] = { ok: false, unmounted: unmounted[i]!, problem: `umount ${target}: ${(e as Error).message}` };
+            return;
+          }
+        }
       }
-      mounted = mountsUnder(parseMountinfo(mountinfo()), tree);
-    }
+    });
+    if (!detached) break;
+    entries = parseMountinfo(mountinfo());
   }
-  if (mounted.length > 0) return { ok: false, unmounted, problem: `still mounted under ${tree}: ${mounted.join(', ')}` };
-  rmSync(tree, { recursive: true, force: true });
-  return { ok: true, unmounted };
+  return jobs.map((job, i) => {
+    const done = results[i];
+    if (done) return done;
+    const mounted = mountsUnder(entries, job.tree);
+    if (mounted.length > 0) return { ok: false, unmounted: unmounted[i]!, problem: `still mounted under ${job.tree}: ${mounted.join(', ')}` };
+    rmSync(job.tree, { recursive: true, force: true });
+    return { ok: true, unmounted: unmounted[i]! };
+  });
+}
+
+function detachAndRemove(tree: string, candidates: readonly string[], native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string): RemoveResult {
+  return detachAndRemoveAll([{ tree, candidates }], native, mountinfo)[0]!;
 }
 
 /** Bulwark's rootfs mount points in a container directory: `root` and the layer clones. */
@@ -234,7 +265,12 @@ function rootfsMountPoints(dir: string): string[] {
  * nothing is left mounted at or below it.
  */
 export function removeContainerRootfs(dir: string, native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string = readMountinfo): RemoveResult {
-  return detachAndRemove(dir, [...rootfsMountPoints(dir), ...childrenOf(volumesDir(dir))], native, mountinfo);
+  return removeContainerRootfsAll([dir], native, mountinfo)[0]!;
+}
+
+/** removeContainerRootfs for many containers at once, sharing the reads of the mount table. */
+export function removeContainerRootfsAll(dirs: readonly string[], native: Pick<RootfsNative, 'unmount'> | null, mountinfo: () => string = readMountinfo): RemoveResult[] {
+  return detachAndRemoveAll(dirs.map((dir) => ({ tree: dir, candidates: [...rootfsMountPoints(dir), ...childrenOf(volumesDir(dir))] })), native, mountinfo);
 }
 
 /** Undo the rootfs part only (`root`, `private`), leaving the directory and any volumes. */

@@ -110,6 +110,24 @@ t.test('a mount that will not go keeps the record (and the block) for the next r
   t.same(w.gc().removed.length, 1, 'the next run finishes the job');
 });
 
+t.test('many dead containers share the reads of the mount table; each is still judged by its own mounts', async (t) => {
+  const w = world(t);
+  const ids = Array.from({ length: 40 }, (_, i) => `dead-${String(i).padStart(2, '0')}`);
+  for (const id of ids) w.container(id, 'pod-dead', { mounted: true });
+  w.container('live', 'pod-live', { live: true, mounted: true });
+  const rootOf = (id: string) => join(containerRootfsDir(w.stateDir, w.runRoot, id), 'root');
+  w.mounts.push(rootOf('dead-07'), rootOf('dead-07')); // stacked three deep: three calls
+  w.mounts.push(join(containerRootfsDir(w.stateDir, w.runRoot, 'dead-20'), 'stray')); // not ours to unmount
+  let reads = 0;
+  const report = w.gc({ mountinfo: () => { reads++; return w.mounts.map((p, i) => `${100 + i} 1 0:1 / ${p} rw - overlay overlay rw,lowerdir=/x`).join('\n'); } });
+  t.same(report.removed.map((r) => r.split('/')[1]).sort(), ids.filter((id) => id !== 'dead-20'));
+  t.match(report.problems, [/dead-20: still mounted under .*dead-20: .*stray; record kept/]);
+  t.equal(w.unmounted.filter((p) => p === rootOf('dead-07')).length, 3, 'a stacked mount takes one call per layer');
+  t.same(w.mounts.sort(), [rootOf('live'), join(containerRootfsDir(w.stateDir, w.runRoot, 'dead-20'), 'stray')].sort(), "only the live container's mount and the stray stay");
+  t.ok(existsSync(containerRootfsDir(w.stateDir, w.runRoot, 'dead-20')), 'a tree with something still mounted in it is never removed');
+  t.ok(reads <= 12, `mount table read ${reads} times for 40 containers (was two per container)`);
+});
+
 t.test('blocks without a live record: denied creates, allocations killed before linking', async (t) => {
   const w = world(t);
   w.allocator.acquire('denied-pod'); // a create that was refused after allocating: no record
