@@ -59,6 +59,15 @@ export function processIdentity(pid: number = process.pid): ProcessIdentity | nu
   }
 }
 
+// A process's pid and start time never change while it runs: the warm service reads its own once.
+let self: ProcessIdentity | null = null;
+
+/** processIdentity() of this process. */
+export function selfIdentity(): ProcessIdentity | null {
+  if (self?.pid !== process.pid) self = processIdentity(process.pid);
+  return self;
+}
+
 export function isAlive(p: ProcessIdentity): boolean {
   return processIdentity(p.pid)?.start === p.start;
 }
@@ -132,12 +141,19 @@ function creatingDir(stateDir: string): string {
  * record, naming the same process, protects the pod from then on).
  */
 export function markCreating(stateDir: string, podKey: string): { done(): void } {
-  const me = processIdentity();
+  const me = selfIdentity();
   if (!me) return { done: () => undefined };
   const dir = creatingDir(stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, String(me.pid));
-  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  const open = () => openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    fd = open();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // the first create of this state directory
+    fd = open();
+  }
   try {
     writeSync(fd, JSON.stringify({ podKey, start: me.start }));
   } finally {
@@ -221,7 +237,7 @@ function takeLock(stateDir: string, alive: (p: ProcessIdentity) => boolean, now:
   const dir = join(stateDir, 'gc');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'lock');
-  const me = processIdentity() ?? { pid: process.pid, start: '?' };
+  const me = selfIdentity() ?? { pid: process.pid, start: '?' };
   const mine = JSON.stringify(me);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

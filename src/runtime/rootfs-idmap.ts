@@ -340,8 +340,20 @@ function untraversable(path: string): string | null {
   }
 }
 
+/** mkdir that accepts an existing path (checked by the caller) and makes missing parents. One
+ *  system call when the path exists, the usual case on a node: a recursive mkdir costs two. */
+function makeDir(path: string, mode: number): void {
+  try {
+    mkdirSync(path, { mode });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') mkdirSync(path, { recursive: true, mode });
+    else if (code !== 'EEXIST') throw e;
+  }
+}
+
 function ensureDir(path: string, mode: number): void {
-  mkdirSync(path, { recursive: true, mode });
+  makeDir(path, mode);
   const st = lstatSync(path);
   if (!st.isDirectory()) throw new CannotIdmap(`${path} is not a directory`);
   if ((st.mode & 0o777) !== mode) chmodSync(path, mode);
@@ -469,7 +481,7 @@ function hasAll(native: Partial<RootfsNative>): native is RootfsNative {
 function prepareContainerDir(req: RootfsRequest, dir: string, native: Partial<RootfsNative>, mountinfo: () => string): void {
   // The runtime resolves root.path and volume sources as the container's root, an unrelated
   // host ID: every directory on the way must be traversable (0711), as the bundle's must be.
-  mkdirSync(req.stateDir, { recursive: true, mode: 0o711 });
+  makeDir(req.stateDir, 0o711);
   const stateMode = statSync(req.stateDir).mode & 0o7777;
   if ((stateMode & 0o001) === 0) chmodSync(req.stateDir, stateMode | 0o011);
   ensureDir(rootfsBase(req.stateDir), 0o711);

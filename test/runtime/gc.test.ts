@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectGarbage, containerPresence, decodeRootKey, isAlive, markCreating, processIdentity } from '../../src/runtime/gc.js';
+import { collectGarbage, containerPresence, decodeRootKey, isAlive, markCreating, processIdentity, selfIdentity } from '../../src/runtime/gc.js';
 import type { GcRecord, ProcessIdentity } from '../../src/runtime/gc.js';
 import { rootKey, writeRecord } from '../../src/runtime/records.js';
 import { containerRootfsDir } from '../../src/runtime/rootfs-idmap.js';
@@ -74,6 +74,8 @@ t.test("runtime state: runc/crun directories, runsc files, unknown runtimes are 
 t.test('process identity: this process is alive, a reused pid is not the same process', async (t) => {
   const me = processIdentity()!;
   t.ok(isAlive(me));
+  t.same(selfIdentity(), me, 'selfIdentity() is processIdentity() of this process');
+  t.equal(selfIdentity(), selfIdentity(), 'read once');
   t.notOk(isAlive({ ...me, start: `${me.start}0` }));
   t.notOk(isAlive(DEAD));
 });

@@ -3,13 +3,14 @@
 // the real addon on a plain directory and on an overlay the test mounts itself.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   containerRootfsDir, mountAt, mountAtIn, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
 } from '../../src/runtime/rootfs-idmap.js';
 import type { RootfsNative, RootfsRequest } from '../../src/runtime/rootfs-idmap.js';
 import type { Spec } from '../../src/spec/index.js';
+import { rootKey } from '../../src/runtime/records.js';
 import { runcSpec, testProfile } from '../fixtures/index.js';
 import { B, MAPS, fakeNative, request, usernsSpec, world } from './idmap-helpers.js';
 
@@ -107,6 +108,33 @@ t.test("an overlay rootfs: a new overlay on idmapped clones of its layers; the o
   t.notOk(f.calls.some((c) => c.args[0] === rootfs || c.args[1] === rootfs), 'nothing mounted on or unmounted from the original');
   t.same(f.table.map((l) => l.split(' ')[4]), [rootfs, join(dir, 'root')], 'left: the original and one mount per container');
   t.match(result.findings[0]!.message, /overlay of 3 idmapped layers of the overlay at /);
+});
+
+t.test("the state directory's part of the path: made when missing, kept when there, refused when not a directory", async (t) => {
+  const cases: Array<[what: string, setup: (w: ReturnType<typeof world>) => void, expect: RegExp | null]> = [
+    ['nothing there yet', () => undefined, null],
+    ['all there already (a second container)', (w) => mkdirSync(join(w.stateDir, 'rootfs', rootKey('/run/x')), { recursive: true, mode: 0o711 }), null],
+    ['rootfs/ is a file', (w) => { mkdirSync(w.stateDir, { mode: 0o711 }); writeFileSync(join(w.stateDir, 'rootfs'), ''); }, /rootfs is not a directory/],
+    ['rootfs/ is a symlink to a directory', (w) => { mkdirSync(w.stateDir, { mode: 0o711 }); symlinkSync(w.bundle, join(w.stateDir, 'rootfs')); }, /rootfs is not a directory/],
+    ['the state directory is not traversable', (w) => mkdirSync(w.stateDir, { mode: 0o700 }), null], // made traversable (0711), as a node's /run/bulwark
+    ['a parent is not traversable', (w) => chmodSync(w.dir, 0o700), /not traversable by the container's mapped root/],
+  ];
+  for (const [what, setup, refused] of cases) {
+    const w = world(t);
+    setup(w);
+    const f = fakeNative();
+    const result = prepareRootfs(request(w, usernsSpec(), f.native, f.mountinfo, { profile: testProfile({ userNamespace: { rootfs: 'idmap-or-refuse' } }) }));
+    if (refused) {
+      t.equal(result.strategy, 'refused', what);
+      t.match(result.findings, [{ action: 'deny', message: refused }], what);
+      t.same(f.calls, [], `${what}: nothing mounted`);
+    } else {
+      t.equal(result.strategy, 'overlay', what);
+      t.equal(statSync(join(w.stateDir, 'rootfs', rootKey('/run/x'))).mode & 0o777, 0o711, `${what}: traversable`);
+      t.equal(statSync(w.stateDir).mode & 0o011, 0o011, `${what}: the state directory traversable`);
+    }
+    chmodSync(w.dir, 0o711);
+  }
 });
 
 t.test('where idmapping is impossible the profile decides: read-only fallback or refusal', async (t) => {
