@@ -26,8 +26,9 @@
 // Where that is impossible (old kernel, a filesystem without idmap support, an addon without the
 // calls, an overlay we cannot read back), the profile decides: `idmap` keeps the rootfs as it is
 // but read-only, with a warning (files show as nobody); `idmap-or-refuse` refuses the container.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync, statfsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { makeDir } from '../host/dirs.js';
 import type { Finding } from '../passes/types.js';
 import type { ResolvedProfile } from '../profile/types.js';
 import type { IDMapping, Spec } from '../spec/index.js';
@@ -337,18 +338,6 @@ function untraversable(path: string): string | null {
     const up = dirname(dir);
     if (up === dir) return null;
     dir = up;
-  }
-}
-
-/** mkdir that accepts an existing path (checked by the caller) and makes missing parents. One
- *  system call when the path exists, the usual case on a node: a recursive mkdir costs two. */
-function makeDir(path: string, mode: number): void {
-  try {
-    mkdirSync(path, { mode });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') mkdirSync(path, { recursive: true, mode });
-    else if (code !== 'EEXIST') throw e;
   }
 }
 

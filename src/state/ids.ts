@@ -3,10 +3,11 @@
 //   blocks/<n>        claimed with O_EXCL (the first creator wins); holds the pod key
 //   pods/<key>        a symlink to the block number, created atomically by symlink(2)
 // A crash between the two steps leaves a claimed block no pod points at; `collect` reclaims it.
-import { mkdirSync, openSync, closeSync, writeSync, readlinkSync, symlinkSync, unlinkSync, readdirSync, readFileSync, constants, statSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readlinkSync, symlinkSync, unlinkSync, readdirSync, readFileSync, constants, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IdRange } from '../host/types.js';
+import { makeDir } from '../host/dirs.js';
 import { readTextOrNull } from '../host/read.js';
 import { failpoint } from '../runtime/failpoint.js';
 
@@ -91,8 +92,8 @@ export class IdAllocator {
   }
 
   private ensureDirs(): void {
-    mkdirSync(this.blocksDir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.podsDir, { recursive: true, mode: 0o700 });
+    makeDir(this.blocksDir, 0o700);
+    makeDir(this.podsDir, 0o700);
   }
 
   /** The block a pod holds, or null. */
