@@ -199,7 +199,7 @@ function removeNames(rules: Syscall[], drop: ReadonlySet<string>, which: (r: Sys
   return out;
 }
 
-/** The profile's filter, narrowed so that nothing the config's filter blocked becomes allowed. */
+/** The profile's filter, narrowed so that nothing the config's filter blocked becomes allowed (and normalised, as every emitted filter). */
 function narrowTo(ours: Seccomp, theirs: Seccomp): Narrowed {
   const narrowed: string[] = [];
   const approximate: string[] = [];
@@ -222,7 +222,7 @@ function narrowTo(ours: Seccomp, theirs: Seccomp): Narrowed {
   const architectures = keepArchitectures(ours, theirs)?.filter((a) => a !== 'SCMP_ARCH_X86' || !comparesMultiplexedArgs(seccomp.syscalls!));
   if (architectures) seccomp.architectures = architectures;
   else delete seccomp.architectures;
-  return { seccomp, narrowed: narrowed.sort(), approximate: approximate.sort() };
+  return { seccomp: normaliseSeccomp(seccomp), narrowed: narrowed.sort(), approximate: approximate.sort() };
 }
 
 function carryBlock(theirs: Seccomp, name: string, carried: Map<string, Syscall>): void {
@@ -430,7 +430,6 @@ function injectProfile(current: Seccomp | undefined, rule: SeccompRule, spec: Sp
   const result: Narrowed = current
     ? narrowTo(profileSeccomp(rule, spec, host), current)
     : { seccomp: injectedFilter(rule, spec, host), narrowed: [], approximate: [] };
-  if (current) result.seccomp = normaliseSeccomp(result.seccomp);
   const verb = current ? 'replaced it with' : 'added';
   out.report('linux.seccomp', `${problem}: ${verb} profile filter '${rule.profile}' (${allowedCount(result.seccomp)} syscalls allowed)${narrowingNote(result)}`);
   reportArchitectures(host, out);
@@ -442,7 +441,6 @@ function replaceFilter(current: Seccomp, rule: SeccompRule, spec: Spec, host: Ho
   if (withinProfile(current, ours)) return current;
   if (!out.changes) return mergeInto(current, rule, out);
   const result = narrowTo(ours, current);
-  result.seccomp = normaliseSeccomp(result.seccomp);
   out.report('linux.seccomp', `config's own filter allows calls the profile does not: replaced it with profile filter '${rule.profile}' (${allowedCount(result.seccomp)} syscalls allowed)${narrowingNote(result)}`);
   reportArchitectures(host, out);
   return result.seccomp;
