@@ -107,12 +107,15 @@ export class IdAllocator {
     }
   }
 
+  /** Block numbers not in `taken` (a listing of the blocks directory), lowest first. */
+  private *unclaimed(taken: ReadonlySet<string>): Generator<number> {
+    for (let i = 0; i < this.blocks; i++) if (!taken.has(String(i))) yield i;
+  }
+
   private claimBlock(podKey: string): number {
     // One readdir instead of an O_EXCL probe per taken block (a busy node holds hundreds); the
     // O_EXCL create stays the arbiter, so a block taken since the listing is simply skipped.
-    const taken = new Set(readdirSync(this.blocksDir));
-    for (let i = 0; i < this.blocks; i++) {
-      if (taken.has(String(i))) continue;
+    for (const i of this.unclaimed(new Set(readdirSync(this.blocksDir)))) {
       let fd: number;
       try {
         fd = openSync(join(this.blocksDir, String(i)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -154,8 +157,7 @@ export class IdAllocator {
     } catch {
       taken = new Set();
     }
-    for (let i = 0; i < this.blocks; i++) if (!taken.has(String(i))) return i;
-    return null;
+    return this.unclaimed(taken).next().value ?? null;
   }
 
   /** Ranges held by pods other than `podKey`. */
