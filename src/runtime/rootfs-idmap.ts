@@ -85,21 +85,15 @@ export function parseMountinfo(text: string): MountEntry[] {
   return entries;
 }
 
-/** The topmost mount exactly at `path`, if any (later lines are mounted on top of earlier ones). */
-export function mountAt(entries: readonly MountEntry[], path: string): MountEntry | undefined {
-  let found: MountEntry | undefined;
-  for (const e of entries) if (e.mountPoint === path) found = e;
-  return found;
-}
-
 /** `path` as mountinfo writes a mount point: space, tab, newline and backslash as \ooo. */
 function escapeMountPoint(path: string): string {
   return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 /**
- * mountAt over mountinfo text, parsing only the lines that name `path` (a node's table has a few
- * lines per container; parsing all of it per create cost more than reading it).
+ * The topmost mount exactly at `path` in mountinfo text (later lines are mounted on top of
+ * earlier ones), parsing only the lines that name `path` (a node's table has a few lines per
+ * container; parsing all of it per create cost more than reading it).
  */
 export function mountAtIn(text: string, path: string): MountEntry | undefined {
   const needle = ` ${escapeMountPoint(path)} `;

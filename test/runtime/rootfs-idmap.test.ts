@@ -6,13 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  containerRootfsDir, mountAt, mountAtIn, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
+  containerRootfsDir, mountAtIn, overlayLayers, parseMountinfo, prepareRootfs, removeContainerRootfs, wantsIdmap,
 } from '../../src/runtime/rootfs-idmap.js';
-import type { RootfsNative, RootfsRequest } from '../../src/runtime/rootfs-idmap.js';
+import type { MountEntry, RootfsNative, RootfsRequest } from '../../src/runtime/rootfs-idmap.js';
 import type { Spec } from '../../src/spec/index.js';
 import { rootKey } from '../../src/runtime/records.js';
 import { runcSpec, testProfile } from '../fixtures/index.js';
 import { B, MAPS, fakeNative, request, usernsSpec, world } from './idmap-helpers.js';
+
+/** The reference mountAtIn is checked against: the last entry at `path` in the whole parsed table. */
+const mountAt = (entries: readonly MountEntry[], path: string): MountEntry | undefined => [...entries].reverse().find((e) => e.mountPoint === path);
 
 t.test('mountinfo: escapes, topmost entry, overlay layers in both kernel spellings', async (t) => {
   const text = [
