@@ -19,12 +19,12 @@ import { makeBundle } from '../integration/lib/bundle.js';
 import type { Bundle } from '../integration/lib/bundle.js';
 import { repoRoot } from '../integration/lib/paths.js';
 import { findExecutable } from '../integration/lib/runtimes.js';
-import { Lab, LAUNCHER, newId, roundOrder, withCgroup, withOwnRootfs } from './lib/lab.js';
+import { Lab, LAUNCHER, newId, roundOrder, version, withCgroup, withOwnRootfs } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';
 import type { Progress } from './lib/progress.js';
 import { startService } from './lib/service.js';
 import type { RunningService } from './lib/service.js';
-import { percentile } from './lib/stats.js';
+import { median, percentile } from './lib/stats.js';
 import { serviceSocket } from './lib/variants.js';
 
 export interface SplitSample {
@@ -176,8 +176,7 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
       progress.step(`create-split: round ${round + 1}/${rounds}`);
     }
     lab.forceDelete(keepId);
-    const runcVersion = spawnSync(runc, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() ?? 'runc';
-    return { rounds, runcVersion, arms: ARMS.map((a) => ({ ...a })), samples, order, differences: splitDifferences(samples), servedVia: auditVia(auditLog, bulwarkIds) };
+    return { rounds, runcVersion: version(runc), arms: ARMS.map((a) => ({ ...a })), samples, order, differences: splitDifferences(samples), servedVia: auditVia(auditLog, bulwarkIds) };
   } finally {
     if (service) await service.stop();
     for (const b of bundles.values()) b.destroy();
@@ -188,7 +187,6 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
 const ms = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)} ms`;
 
 export function renderSplitMarkdown(report: SplitReport, header: string): string {
-  const med = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
   const lines = [
     '# Where the warm create overhead goes',
     '',
@@ -201,7 +199,7 @@ export function renderSplitMarkdown(report: SplitReport, header: string): string
     '|---|---:|---:|---:|',
     ...report.arms.map((a) => {
       const s = report.samples[a.key]!;
-      return `| ${a.label} | ${med(s.map((x) => x.totalMs)).toFixed(2)} ms | ${med(s.map((x) => x.beforeRuntimeMs)).toFixed(2)} ms | ${med(s.map((x) => x.runtimeMs)).toFixed(2)} ms |`;
+      return `| ${a.label} | ${median(s.map((x) => x.totalMs)).toFixed(2)} ms | ${median(s.map((x) => x.beforeRuntimeMs)).toFixed(2)} ms | ${median(s.map((x) => x.runtimeMs)).toFixed(2)} ms |`;
     }),
     '',
     '| difference (per round) | median | quartiles |',
