@@ -2,8 +2,9 @@
 // namespace holding the container's ID mapping; making one (clone a helper into a new user
 // namespace, write its maps, open it) is the largest single step of a create (~0.15-0.35 ms).
 // Shortly after each create's reply the service makes the one the next new pod will most likely
-// need (the lowest free ID block), and hands it out when a create asks for exactly that mapping. Anything else is made on demand, as before. A pooled namespace is only a
-// mapping: nothing ever runs in it, and the one handed out is closed by its user as usual.
+// need (the lowest free ID block), and hands it out when a create asks for exactly that mapping.
+// Anything else is made on demand, as before. A pooled namespace is only a mapping: nothing ever
+// runs in it, and the one handed out is closed by its user as usual.
 import type { IDMapping } from '../spec/index.js';
 
 export interface UsernsNative {
