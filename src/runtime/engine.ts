@@ -25,8 +25,8 @@ import { harden, PASSES } from '../pipeline.js';
 import type { HardenResult } from '../pipeline.js';
 import { joinsPodNetwork } from '../passes/user-namespace.js';
 import type { Spec } from '../spec/index.js';
-import { nodeAllocator } from '../state/ids.js';
-import type { IdAllocator } from '../state/ids.js';
+import { IdAllocator, nodePool } from '../state/ids.js';
+import type { Pool } from '../state/ids.js';
 import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
 import type { ResolvedRuntime } from './select-runtime.js';
 import { podIdentity } from './pod.js';
@@ -61,6 +61,8 @@ export interface EngineLoaders {
   runtimeVersion(runtime: ResolvedRuntime): string | null;
   /** The container-independent host facts (kernel features, our limits). */
   kernel(probes: KernelProbes): KernelFacts;
+  /** The node's ID pool: config's idPool, else the `bulwark` entries of /etc/subuid and /etc/subgid. */
+  idPool(configured: BulwarkConfig['idPool']): Pool;
 }
 
 /** "runc version 1.1.5" / "crun version 1.8.1" -> "1.1.5" / "1.8.1". */
@@ -74,6 +76,7 @@ const readEveryTime: EngineLoaders = {
   profile: (dir, name) => loadProfile(directorySource(dir), name),
   runtimeVersion: readRuntimeVersion,
   kernel: probeKernel,
+  idPool: nodePool,
 };
 
 export interface EngineContext {
@@ -133,8 +136,15 @@ export function profileFromArgv0(argv0: string): string | null {
 
 /** Append one JSON line to the audit log; a create that cannot be audited does not run. */
 function audit(config: BulwarkConfig, entry: Record<string, unknown>): void {
-  mkdirSync(dirname(config.auditLog), { recursive: true, mode: 0o700 });
-  const fd = openSync(config.auditLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const open = () => openSync(config.auditLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    fd = open();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dirname(config.auditLog), { recursive: true, mode: 0o700 }); // the first line of a new log
+    fd = open();
+  }
   try {
     writeSync(fd, stringifyJson(entry, 0) + '\n');
   } finally {
@@ -268,7 +278,7 @@ export class Engine {
 
   private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number; allocator: IdAllocator } {
     const pod = podIdentity(spec.annotations, containerId);
-    const allocator = nodeAllocator(config);
+    const allocator = new IdAllocator(config.stateDir, this.loaders.idPool(config.idPool));
     const allocation = allocator.acquire(pod.key);
     let podUserNamespace: string | null = null;
     if (!pod.isSandbox) {
@@ -283,7 +293,7 @@ export class Engine {
       ids: {
         idAllocation: { uid: allocation.range, gid: allocation.range },
         idPool: { hostID: allocator.pool.start, size: allocator.pool.size },
-        otherAllocations: allocator.others(pod.key),
+        otherAllocations: allocation.others,
         podUserNamespace,
       },
     };

@@ -26,7 +26,7 @@
 // Where that is impossible (old kernel, a filesystem without idmap support, an addon without the
 // calls, an overlay we cannot read back), the profile decides: `idmap` keeps the rootfs as it is
 // but read-only, with a warning (files show as nobody); `idmap-or-refuse` refuses the container.
-import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync, statfsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { makeDir } from '../host/dirs.js';
 import type { Finding } from '../passes/types.js';
@@ -337,6 +337,11 @@ function untraversable(path: string): string | null {
 
 function ensureDir(path: string, mode: number): void {
   makeDir(path, mode);
+  checkDir(path, mode);
+}
+
+/** `path` is a directory (not a symlink to one) with exactly `mode`, which a umask may have narrowed. */
+function checkDir(path: string, mode: number): void {
   const st = lstatSync(path);
   if (!st.isDirectory()) throw new CannotIdmap(`${path} is not a directory`);
   if ((st.mode & 0o777) !== mode) chmodSync(path, mode);
@@ -458,25 +463,57 @@ function hasAll(native: Partial<RootfsNative>): native is RootfsNative {
 }
 
 /**
- * The container's directory under the state directory, ready for mounts: every directory on the
- * way traversable by the mapped root, anything an earlier container of this id left removed.
+ * Parents of container directories (under <stateDir>/rootfs) made and checked within the last
+ * PARENT_CHECK_TTL_MS: the warm service making containers one after another skips the dozen
+ * system calls of the check. A parent removed meanwhile sends the create back to the full check;
+ * one made untraversable meanwhile (by root) makes the runtime fail to reach the rootfs, for as
+ * long as the interval, instead of getting Bulwark's own refusal.
  */
-function prepareContainerDir(req: RootfsRequest, dir: string, native: Partial<RootfsNative>, mountinfo: () => string): void {
+const checkedParents = new Map<string, number>();
+const PARENT_CHECK_TTL_MS = 5_000;
+
+/** The state directory and the container directory's parent exist and are traversable from `/` down. */
+function checkParents(req: RootfsRequest, parent: string): void {
   // The runtime resolves root.path and volume sources as the container's root, an unrelated
   // host ID: every directory on the way must be traversable (0711), as the bundle's must be.
   makeDir(req.stateDir, 0o711);
   const stateMode = statSync(req.stateDir).mode & 0o7777;
   if ((stateMode & 0o001) === 0) chmodSync(req.stateDir, stateMode | 0o011);
   ensureDir(rootfsBase(req.stateDir), 0o711);
-  ensureDir(dirname(dir), 0o711);
+  ensureDir(parent, 0o711);
   const blocked = untraversable(req.stateDir);
   if (blocked) throw new CannotIdmap(`${blocked} on the way to Bulwark's state directory is not traversable by the container's mapped root`);
+}
+
+/**
+ * The container's directory under the state directory, ready for mounts: every directory on the
+ * way traversable by the mapped root, anything an earlier container of this id left removed.
+ */
+function prepareContainerDir(req: RootfsRequest, dir: string, native: Partial<RootfsNative>, mountinfo: () => string): void {
+  const parent = dirname(dir);
+  const age = Date.now() - (checkedParents.get(parent) ?? Number.NEGATIVE_INFINITY);
+  const recent = age >= 0 && age < PARENT_CHECK_TTL_MS;
+  if (!recent) {
+    checkParents(req, parent);
+    checkedParents.set(parent, Date.now());
+  }
   if (existsSync(dir)) {
     // Left by an earlier container of this id (the engine checked that it is gone).
     const old = removeContainerRootfs(dir, native.unmount ? (native as RootfsNative) : null, mountinfo);
     if (!old.ok) throw new CannotIdmap(old.problem ?? `cannot clear ${dir}`);
   }
-  ensureDir(dir, 0o711);
+  try {
+    mkdirSync(dir, { mode: 0o711 }); // never recursive: a missing parent means the check is stale
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && recent) {
+      checkedParents.delete(parent);
+      prepareContainerDir(req, dir, native, mountinfo);
+      return;
+    }
+    if (code !== 'EEXIST') throw e;
+  }
+  checkDir(dir, 0o711);
 }
 
 type RootfsStep = Omit<RootfsResult, 'mountDir'> & { mounted: boolean };

@@ -15,6 +15,11 @@ import { readRuntimeVersion } from '../runtime/engine.js';
 import type { EngineLoaders } from '../runtime/engine.js';
 import { probeKernel } from '../host/probe.js';
 import type { KernelFacts } from '../host/probe.js';
+import { resolvePool } from '../state/ids.js';
+import type { Pool } from '../state/ids.js';
+
+/** Where the node's ID pool may be declared (the `bulwark` entries), read on every create when cold. */
+const SUBID_FILES: readonly [string, string] = ['/etc/subuid', '/etc/subgid'];
 
 /**
  * What a file held when a cached value was built: its text (null when it could not be read), and
@@ -90,13 +95,14 @@ export interface CacheStats {
   misses: number;
 }
 
-/** `nowMs`: the wall clock (tests move it to make files settled). */
-export function cachingLoaders(nowMs: () => number = Date.now): EngineLoaders & { stats: CacheStats } {
+/** `nowMs`: the wall clock (tests move it to make files settled); `subidFiles`: /etc/subuid and /etc/subgid. */
+export function cachingLoaders(nowMs: () => number = Date.now, subidFiles = SUBID_FILES): EngineLoaders & { stats: CacheStats } {
   const stats: CacheStats = { hits: 0, misses: 0 };
   const profiles = new Map<string, { profile: ResolvedProfile; reads: Reads }>();
   let config: { reads: Reads; stateDirEnv: string | undefined; value: BulwarkConfig } | null = null;
   const versions = new Map<string, string | null>();
   let kernel: { facts: KernelFacts; at: number } | null = null;
+  let idPool: { reads: Reads; pool: Pool } | null = null;
 
   return {
     stats,
@@ -118,6 +124,16 @@ export function cachingLoaders(nowMs: () => number = Date.now): EngineLoaders & 
       if (kernel && now - kernel.at >= 0 && now - kernel.at < KERNEL_FACTS_TTL_MS) return kernel.facts;
       kernel = { facts: probeKernel(probes), at: now };
       return kernel.facts;
+    },
+    idPool(configured) {
+      if (configured) return resolvePool(configured, null, null);
+      if (idPool && unchanged(idPool.reads, nowMs())) return idPool.pool;
+      const [uidFile, gidFile] = subidFiles;
+      const reads: Reads = new Map([[uidFile, observe(uidFile, nowMs())], [gidFile, observe(gidFile, nowMs())]]);
+      // Resolved from the very texts observed, so the check above compares against what was used.
+      const pool = resolvePool(null, reads.get(uidFile)!.text, reads.get(gidFile)!.text);
+      idPool = { reads, pool };
+      return pool;
     },
     runtimeVersion(runtime) {
       // Keyed by the binary's identity: an upgraded runc is a new file (new inode or mtime).

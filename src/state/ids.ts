@@ -48,7 +48,8 @@ export function resolvePool(configured: { start: number; size: number } | null, 
 
 /** This node's pool: resolvePool with the node's own /etc/subuid and /etc/subgid. */
 export function nodePool(configured: { start: number; size: number } | null): Pool {
-  return resolvePool(configured, readTextOrNull('/etc/subuid'), readTextOrNull('/etc/subgid'));
+  if (configured) return resolvePool(configured, null, null);
+  return resolvePool(null, readTextOrNull('/etc/subuid'), readTextOrNull('/etc/subgid'));
 }
 
 /** This node's allocator for a Bulwark config: its state directory and its pool (nodePool). */
@@ -78,6 +79,8 @@ export interface Allocation {
   range: IdRange;
   /** True when this call claimed the block; false when the pod already had it. */
   fresh: boolean;
+  /** The blocks other pods held when this one was acquired (lowest first). */
+  others: IdRange[];
 }
 
 export class IdAllocator {
@@ -107,20 +110,34 @@ export class IdAllocator {
     }
   }
 
+  /** Names in the blocks directory; the directories are made the first time it is missing. */
+  private claimedBlocks(): Set<string> {
+    try {
+      return new Set(readdirSync(this.blocksDir));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.ensureDirs();
+      return new Set();
+    }
+  }
+
   /** Block numbers not in `taken` (a listing of the blocks directory), lowest first. */
   private *unclaimed(taken: ReadonlySet<string>): Generator<number> {
     for (let i = 0; i < this.blocks; i++) if (!taken.has(String(i))) yield i;
   }
 
-  private claimBlock(podKey: string): number {
-    // One readdir instead of an O_EXCL probe per taken block (a busy node holds hundreds); the
-    // O_EXCL create stays the arbiter, so a block taken since the listing is simply skipped.
-    for (const i of this.unclaimed(new Set(readdirSync(this.blocksDir)))) {
+  /** Claim the lowest free block; `taken` (one readdir, not an O_EXCL probe per block) gains what it finds taken. */
+  private claimBlock(podKey: string, taken: Set<string>): number {
+    // The O_EXCL create stays the arbiter: a block taken since the listing is simply skipped.
+    for (const i of this.unclaimed(taken)) {
       let fd: number;
       try {
         fd = openSync(join(this.blocksDir, String(i)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          taken.add(String(i));
+          continue;
+        }
         throw err;
       }
       writeSync(fd, podKey);
@@ -130,23 +147,38 @@ export class IdAllocator {
     throw new IdPoolError(`ID pool exhausted: all ${this.blocks} blocks of ${this.pool.source} (${this.pool.start}+${this.pool.size}) are in use`);
   }
 
-  /** The pod's block, claiming one if it has none. Concurrent callers for one pod agree. */
+  private allocation(index: number, fresh: boolean, taken: ReadonlySet<string>): Allocation {
+    const others = [...taken].map(Number).filter((i) => Number.isInteger(i) && i !== index).sort((a, b) => a - b).map((i) => blockRange(this.pool, i));
+    return { index, range: blockRange(this.pool, index), fresh, others };
+  }
+
+  /**
+   * The pod's block, claiming one if it has none (concurrent callers for one pod agree), and the
+   * blocks other pods held, from the same listing of the blocks directory.
+   */
   acquire(podKey: string): Allocation {
-    this.ensureDirs();
     const existing = this.lookup(podKey);
-    if (existing !== null) return { index: existing, range: blockRange(this.pool, existing), fresh: false };
-    const index = this.claimBlock(podKey);
+    const taken = this.claimedBlocks();
+    if (existing !== null) return this.allocation(existing, false, taken);
+    const index = this.claimBlock(podKey, taken);
     failpoint('ids.after-claim');
+    const link = join(this.podsDir, keyFile(podKey));
     try {
-      symlinkSync(String(index), join(this.podsDir, keyFile(podKey)));
+      try {
+        symlinkSync(String(index), link);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        makeDir(this.podsDir, 0o700); // removed by hand since the blocks directory was made
+        symlinkSync(String(index), link);
+      }
     } catch (err) {
       unlinkSync(join(this.blocksDir, String(index)));
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const winner = this.lookup(podKey);
       if (winner === null) throw new IdPoolError(`pod ${podKey}: allocation link is corrupt`);
-      return { index: winner, range: blockRange(this.pool, winner), fresh: false };
+      return this.allocation(winner, false, taken);
     }
-    return { index, range: blockRange(this.pool, index), fresh: true };
+    return this.allocation(index, true, taken);
   }
 
   /** The block the next new pod would get now (the lowest free one), or null when none is free. */
@@ -158,22 +190,6 @@ export class IdAllocator {
       taken = new Set();
     }
     return this.unclaimed(taken).next().value ?? null;
-  }
-
-  /** Ranges held by pods other than `podKey`. */
-  others(podKey: string): IdRange[] {
-    const mine = this.lookup(podKey);
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.blocksDir);
-    } catch {
-      return [];
-    }
-    return names
-      .map(Number)
-      .filter((i) => Number.isInteger(i) && i !== mine)
-      .sort((a, b) => a - b)
-      .map((i) => blockRange(this.pool, i));
   }
 
   /** Release a pod's block: the link first, so a crash in between leaves an orphan `collect` finds. */

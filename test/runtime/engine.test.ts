@@ -4,9 +4,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Engine, inheritedFds } from '../../src/runtime/engine.js';
 import type { EngineNative } from '../../src/runtime/engine.js';
 import { parseRuncArgs } from '../../src/cli/runc-args.js';
@@ -56,7 +56,7 @@ function world(t: Test, spec: Spec = runcSpec(), configExtra = '', argv0 = '/usr
   mkdirSync(join(bundle, 'rootfs'), { recursive: true });
   writeFileSync(join(bundle, 'config.json'), stringifyJson(spec));
   const state = join(dir, 'state');
-  const auditLog = join(dir, 'audit.jsonl');
+  const auditLog = join(dir, 'log', 'bulwark', 'audit.jsonl'); // made by the first create
   const config = join(dir, 'config.yaml');
   writeFileSync(config, `stateDir: ${state}\nauditLog: ${auditLog}\nidPool: { start: 1000000, size: 6553600 }\n${configExtra}`);
   const calls: ExecCall[] = [];
@@ -107,6 +107,9 @@ t.test('create: hardened atomically, original kept, recorded, audited, then exec
   const [entry] = w.audit();
   t.match(entry, { event: 'create', id: 'c1', profile: 'baseline', mode: 'enforce', runtime: 'runc', decision: 'allow', originalSha256: /^[0-9a-f]{64}$/, hardenedSha256: /^[0-9a-f]{64}$/ });
   t.ok((entry!.findings as unknown[]).length > 3, 'findings audited');
+  t.equal(statSync(dirname(w.auditLog)).mode & 0o777, 0o700, 'the audit log\'s directory made, root-only');
+  await w.run([...argv.slice(0, -1), 'c2']);
+  t.same(w.audit().map((e) => e.id), ['c1', 'c2'], 'the next create appends');
 });
 
 t.test('create with --preserve-fds and LISTEN_FDS keeps those descriptors for runc', async (t) => {

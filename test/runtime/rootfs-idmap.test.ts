@@ -140,6 +140,46 @@ t.test("the state directory's part of the path: made when missing, kept when the
   }
 });
 
+t.test('a second container soon after skips the parents\' check, unless what it checked has changed', async (t) => {
+  const cases: Array<[what: string, between: (w: ReturnType<typeof world>) => void, expect: RegExp | null]> = [
+    ['nothing changed', () => undefined, null],
+    ['the per-root directory was removed', (w) => rmSync(join(w.stateDir, 'rootfs', rootKey('/run/x')), { recursive: true }), null],
+    ['the whole state directory was removed', (w) => rmSync(w.stateDir, { recursive: true }), null],
+    ['the per-root directory became a file', (w) => {
+      rmSync(join(w.stateDir, 'rootfs', rootKey('/run/x')), { recursive: true });
+      writeFileSync(join(w.stateDir, 'rootfs', rootKey('/run/x')), '');
+    }, /is not a directory|ENOTDIR/],
+  ];
+  {
+    // The skip itself: within the interval a state directory narrowed by hand is not seen (and
+    // not repaired); the runtime would then fail to reach the rootfs, never run it unhardened.
+    const w = world(t);
+    const f = fakeNative();
+    prepareRootfs(request(w, usernsSpec(), f.native, f.mountinfo, { id: 'first' }));
+    chmodSync(w.stateDir, 0o700);
+    t.equal(prepareRootfs(request(w, usernsSpec(), f.native, f.mountinfo, { id: 'second' })).strategy, 'overlay');
+    t.equal(statSync(w.stateDir).mode & 0o777, 0o700, 'the parents were not checked again');
+    chmodSync(w.stateDir, 0o711);
+  }
+  for (const [what, between, refused] of cases) {
+    const w = world(t);
+    const f = fakeNative();
+    const profile = testProfile({ userNamespace: { rootfs: 'idmap-or-refuse' } });
+    t.equal(prepareRootfs(request(w, usernsSpec(), f.native, f.mountinfo, { profile, id: 'first' })).strategy, 'overlay', `${what}: the first container`);
+    between(w);
+    const second = prepareRootfs(request(w, usernsSpec(), f.native, f.mountinfo, { profile, id: 'second' }));
+    if (refused) {
+      t.equal(second.strategy, 'refused', what);
+      t.match(second.findings, [{ action: 'deny', message: refused }], what);
+      continue;
+    }
+    t.equal(second.strategy, 'overlay', what);
+    for (const path of [w.stateDir, join(w.stateDir, 'rootfs'), join(w.stateDir, 'rootfs', rootKey('/run/x')), containerRootfsDir(w.stateDir, '/run/x', 'second')]) {
+      t.equal(statSync(path).mode & 0o777, 0o711, `${what}: ${path} made again, traversable`);
+    }
+  }
+});
+
 t.test('where idmapping is impossible the profile decides: read-only fallback or refusal', async (t) => {
   const cases: Array<[string, Partial<RootfsRequest>, RegExp]> = [
     ['old kernel', { kernelIdmap: false }, /mount_setattr, Linux 5\.12/],

@@ -121,3 +121,28 @@ t.test('kernel facts: probed once per interval, again after it', async (t) => {
   loaders.kernel(fake);
   t.equal(probes, 3, 'probed again after a clock step backwards');
 });
+
+t.test('ID pool: read from the subuid/subgid files once, again after an edit; config idPool needs neither', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const subuid = join(dir, 'subuid');
+  const subgid = join(dir, 'subgid');
+  const hourLater = () => Date.now() + 3_600_000;
+  for (const [name, clock] of [['young files', Date.now], ['settled files', hourLater]] as const) {
+    writeFileSync(subuid, 'bulwark:1000000:655360\n');
+    writeFileSync(subgid, 'bulwark:1000000:655360\n');
+    const loaders = cachingLoaders(clock, [subuid, subgid]);
+    const first = loaders.idPool(null);
+    t.match(first, { start: 1_000_000, size: 655_360, source: '/etc/subuid' }, `${name}: from the files`);
+    t.equal(loaders.idPool(null), first, `${name}: reused while both files are unchanged`);
+    const { atime, mtime } = statSync(subgid);
+    writeFileSync(subuid, 'bulwark:2000000:655360\n');
+    writeFileSync(subgid, 'bulwark:2000000:655360\n');
+    utimesSync(subgid, atime, mtime);
+    t.match(loaders.idPool(null), { start: 2_000_000 }, `${name}: a same-length edit applies`);
+    writeFileSync(subgid, 'bulwark:3000000:655360\n');
+    t.throws(() => loaders.idPool(null), /pool mismatch/, `${name}: a broken edit is an error, not the cached pool`);
+    t.throws(() => loaders.idPool(null), /pool mismatch/, `${name}: and stays one`);
+    t.match(loaders.idPool({ start: 5_000_000, size: 65_536 }), { start: 5_000_000, source: 'config idPool' }, `${name}: the config's pool wins`);
+  }
+});

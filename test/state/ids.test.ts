@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { IdAllocator, nodeAllocator, resolvePool, IdPoolError, BLOCK_SIZE } from '../../src/state/ids.js';
+import { IdAllocator, nodeAllocator, resolvePool, IdPoolError, BLOCK_SIZE, blockRange } from '../../src/state/ids.js';
 
 t.setTimeout(240_000);
 const pool = { start: 200_000, size: BLOCK_SIZE * 64, source: 'test' };
@@ -33,14 +33,26 @@ t.test('pool resolution', async (t) => {
 t.test('one block per pod, stable for the pod, disjoint across pods', async (t) => {
   const a = new IdAllocator(stateDir(), pool);
   const first = a.acquire('pod-a');
-  t.same(first, { index: 0, range: { hostID: 200_000, size: BLOCK_SIZE }, fresh: true });
+  t.same(first, { index: 0, range: { hostID: 200_000, size: BLOCK_SIZE }, fresh: true, others: [] });
   t.same(a.acquire('pod-a'), { ...first, fresh: false }, 'same pod, same block');
   const second = a.acquire('pod-b');
   t.equal(second.range.hostID, 200_000 + BLOCK_SIZE);
-  t.same(a.others('pod-a'), [second.range]);
+  t.same(second.others, [first.range], 'a new pod sees the blocks held before it');
+  t.same(a.acquire('pod-a').others, [second.range], 'and an existing one those held by the others');
   a.release('pod-a');
   t.equal(a.lookup('pod-a'), null);
   t.equal(a.acquire('pod-c').index, 0, 'a released block is reused');
+});
+
+t.test('acquire makes the directories it needs, even one removed by hand later', async (t) => {
+  const dir = stateDir();
+  const a = new IdAllocator(dir, pool);
+  t.equal(a.acquire('p1').index, 0, 'no ids directory yet');
+  rmSync(join(dir, 'ids', 'pods'), { recursive: true });
+  const second = a.acquire('p2');
+  t.equal(second.index, 1, 'the blocks directory still counts block 0 as taken');
+  t.equal(a.lookup('p2'), 1, 'and the pod link was made in a new pods directory');
+  t.same(second.others, [blockRange(pool, 0)]);
 });
 
 t.test('nodeAllocator: the pool of the config wins, in its state directory', async (t) => {
