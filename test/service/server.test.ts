@@ -90,6 +90,27 @@ t.test('create is hardened by the service, which answers with the runtime argv t
   t.equal(record.creator.pid, w.peer.pid, 'the caller (who becomes runc) is the creator GC watches');
 });
 
+t.test('after a create\'s reply, not before it, the young generation is emptied (with --expose-gc)', async (t) => {
+  const calls: unknown[] = [];
+  const holder = globalThis as { gc?: unknown };
+  const had = Object.prototype.hasOwnProperty.call(holder, 'gc');
+  const saved = holder.gc;
+  holder.gc = (options: unknown) => void calls.push(options);
+  t.teardown(() => {
+    if (had) holder.gc = saved;
+    else delete holder.gc;
+  });
+  const w = await world(t);
+  const reply = await w.request(['--root', '/run/r', 'create', '--bundle', 'bundle', 'c1']);
+  t.match(reply, { kind: 'exec' });
+  t.same(calls, [], 'nothing by the time the reply is read');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.same(calls, [{ type: 'minor' }], 'one minor collection after the create');
+  await w.request(['--root', '/run/r', 'state', 'c1']);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(calls.length, 1, 'none after a call that made no container');
+});
+
 t.test('exec through the service: the relative --process file is hardened in the caller\'s directory', async (t) => {
   const w = await world(t);
   await w.request(['create', '--bundle', w.bundle, 'c1']);
