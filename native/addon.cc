@@ -47,6 +47,9 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442  // Linux 5.12
 #endif
+#ifndef SYS_statmount
+#define SYS_statmount 457  // Linux 6.8
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)  // Linux 5.11
 #endif
@@ -556,6 +559,77 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ---- 12. mountAt ----
+
+// What the kernel says of the mount a path is on, without reading the whole mount table: statx's
+// unique mount ID (Linux 6.8) and statmount(2) (6.8; the options string 6.11). Our own copies of
+// the uapi layouts, which glibc 2.36's headers predate.
+#define BW_STATX_MNT_ID_UNIQUE 0x00004000U
+#define BW_STATMOUNT_MNT_BASIC 0x00000002U
+#define BW_STATMOUNT_MNT_ROOT 0x00000008U
+#define BW_STATMOUNT_MNT_POINT 0x00000010U
+#define BW_STATMOUNT_FS_TYPE 0x00000020U
+#define BW_STATMOUNT_MNT_OPTS 0x00000080U
+
+struct bulwark_mnt_id_req {
+  uint32_t size;
+  uint32_t spare;
+  uint64_t mnt_id;
+  uint64_t param;
+};
+
+struct bulwark_statmount {
+  uint32_t size;
+  uint32_t mnt_opts;  // offset into str
+  uint64_t mask;
+  uint32_t sb_dev_major, sb_dev_minor;
+  uint64_t sb_magic;
+  uint32_t sb_flags;
+  uint32_t fs_type;  // offset into str
+  uint64_t mnt_id, mnt_parent_id;
+  uint32_t mnt_id_old, mnt_parent_id_old;
+  uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+  uint32_t mnt_root, mnt_point;  // offsets into str
+  uint64_t mnt_ns_id;
+  uint64_t spare2[49];
+  char str[];
+};
+
+// Returns {mountPoint, root, fstype, superOptions} of the topmost mount at or above `path`, or
+// null when this kernel cannot say (no unique mount IDs, no statmount, no options string): the
+// caller then reads /proc/self/mountinfo. Any other failure throws.
+Napi::Value MountAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!GetString(info[0], &path)) return ThrowType(env, "mountAt: path must be a string");
+  struct statx stx {};
+  if (statx(AT_FDCWD, path.c_str(), AT_STATX_SYNC_AS_STAT, BW_STATX_MNT_ID_UNIQUE, &stx) != 0)
+    return Throw(env, errno, "statx", &path);
+  if (!(stx.stx_mask & BW_STATX_MNT_ID_UNIQUE)) return env.Null();
+  const uint64_t want = BW_STATMOUNT_MNT_BASIC | BW_STATMOUNT_MNT_ROOT | BW_STATMOUNT_MNT_POINT |
+                        BW_STATMOUNT_FS_TYPE | BW_STATMOUNT_MNT_OPTS;
+  bulwark_mnt_id_req req{sizeof(bulwark_mnt_id_req), 0, stx.stx_mnt_id, want};
+  // The options of an overlay name every layer: grow the buffer until they fit.
+  for (size_t cap = 4096; cap <= (1u << 22); cap *= 4) {
+    std::vector<uint64_t> buf((cap + 7) / 8);
+    auto* sm = reinterpret_cast<bulwark_statmount*>(buf.data());
+    if (syscall(SYS_statmount, &req, sm, cap, 0) != 0) {
+      if (errno == EOVERFLOW) continue;
+      if (errno == ENOSYS || errno == EINVAL) return env.Null();  // no statmount, or no such mask bit
+      return Throw(env, errno, "statmount", &path);
+    }
+    // A kernel before 6.11 leaves the options out of the mask: not enough to trace an overlay.
+    if ((sm->mask & want) != want) return env.Null();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("mountPoint", Napi::String::New(env, sm->str + sm->mnt_point));
+    out.Set("root", Napi::String::New(env, sm->str + sm->mnt_root));
+    out.Set("fstype", Napi::String::New(env, sm->str + sm->fs_type));
+    out.Set("superOptions", Napi::String::New(env, sm->str + sm->mnt_opts));
+    return out;
+  }
+  return Throw(env, EOVERFLOW, "statmount", &path);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
@@ -569,6 +643,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("unmount", Napi::Function::New(env, Unmount, "unmount"));
+  exports.Set("mountAt", Napi::Function::New(env, MountAt, "mountAt"));
   return exports;
 }
 

@@ -93,6 +93,24 @@ export interface NativeAddon {
 
   /** SO_PEERCRED of a connected unix socket descriptor: who the kernel says the peer is. */
   peerCredentials(fd: number): PeerCredentials;
+
+  /**
+   * The topmost mount at or above `path` as statmount(2) describes it (statx's unique mount ID,
+   * Linux 6.8; the options string, 6.11), without reading /proc/self/mountinfo; null where the
+   * kernel cannot say. Strings are as the kernel has them (mountinfo's octal escapes only in
+   * `superOptions`, as there).
+   */
+  mountAt(path: string): MountFacts | null;
+}
+
+/** One mount, as statmount(2) (or a line of /proc/self/mountinfo) describes it. */
+export interface MountFacts {
+  mountPoint: string;
+  /** The mount's root inside its filesystem ('/' unless it is a bind of a subdirectory). */
+  root: string;
+  fstype: string;
+  /** The filesystem's own options (overlayfs: lowerdir=, upperdir=, ...). */
+  superOptions: string;
 }
 
 export interface PeerCredentials {
@@ -220,5 +238,6 @@ function checked(raw: NativeAddon): NativeAddon {
       raw.mount(str('source', source), str('target', target), str('fstype', fstype), int('flags', flags, 0, 2 ** 32 - 1), str('data', data, { nonEmpty: false })),
     unmount: (target, flags) => raw.unmount(str('target', target), int('flags', flags, 0, 2 ** 31 - 1)),
     peerCredentials: (f) => raw.peerCredentials(fd('fd', f)),
+    mountAt: (path) => raw.mountAt(str('path', path)),
   };
 }

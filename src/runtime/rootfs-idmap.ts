@@ -34,6 +34,7 @@ import type { ResolvedProfile } from '../profile/types.js';
 import type { IDMapping, Spec } from '../spec/index.js';
 import { parseJson } from '../json/lossless.js';
 import { describeNativeError } from '../native/index.js';
+import type { MountFacts } from '../native/index.js';
 import { rootKey } from './records.js';
 import { prepareVolumes, volumesDir, wantsVolumeIdmap } from './volume-idmap.js';
 
@@ -44,6 +45,8 @@ export interface RootfsNative {
   closeFd(fd: number): void;
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   unmount(target: string, flags: number): void;
+  /** statmount(2) of the mount at a path; absent or null: read /proc/self/mountinfo instead. */
+  mountAt?(path: string): MountFacts | null;
 }
 
 const MNT_DETACH = 2;
@@ -52,13 +55,9 @@ const RULE = 'userNamespace.rootfs';
 
 // ---- /proc/self/mountinfo ----
 
-export interface MountEntry {
-  mountPoint: string;
-  /** The mount's root inside its filesystem ('/' unless it is a bind of a subdirectory). */
-  root: string;
-  fstype: string;
+/** A line of /proc/self/mountinfo. */
+export interface MountEntry extends MountFacts {
   source: string;
-  superOptions: string;
 }
 
 /** mountinfo escapes space, tab, newline and backslash (and overlay also ',' '=' ':') as \ooo. */
@@ -374,13 +373,17 @@ interface Plan {
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 
 /**
- * The mount exactly at `path` when it may be an overlay. The mount table grows with every
- * container on the node, so it is only read when statfs says `path` is on an overlay (the
- * topmost mount at a path is the one statfs reports), or when a test hands one in.
+ * The mount exactly at `path` when it may be an overlay: only when statfs says `path` is on an
+ * overlay (the topmost mount at a path is the one statfs reports), or when a test hands in a
+ * table. The kernel describes that one mount (statmount) where it can; otherwise the whole mount
+ * table is read, which grows with every container on the node.
  */
-function overlayMountAt(path: string, mountinfo: (() => string) | undefined): MountEntry | undefined {
-  if (!mountinfo && statfsSync(path).type !== OVERLAYFS_SUPER_MAGIC) return undefined;
-  return mountAtIn((mountinfo ?? readMountinfo)(), path);
+function overlayMountAt(path: string, mountinfo: (() => string) | undefined, native: Partial<RootfsNative>): MountFacts | undefined {
+  if (mountinfo) return mountAtIn(mountinfo(), path);
+  if (statfsSync(path).type !== OVERLAYFS_SUPER_MAGIC) return undefined;
+  const mount = native.mountAt?.(path);
+  if (mount) return mount.mountPoint === path ? mount : undefined; // inside an overlay, not its root
+  return mountAtIn(readMountinfo(), path);
 }
 
 function plan(req: RootfsRequest, source: string): Plan {
@@ -391,7 +394,7 @@ function plan(req: RootfsRequest, source: string): Plan {
     throw new CannotIdmap(`root.path ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (!statSync(real).isDirectory()) throw new CannotIdmap(`root.path ${real} is not a directory`);
-  const mount = overlayMountAt(real, req.mountinfo);
+  const mount = overlayMountAt(real, req.mountinfo, req.native);
   if (mount?.fstype === 'overlay') {
     if (mount.root !== '/') throw new CannotIdmap(`${real} is a bind of ${mount.root} inside an overlay, whose layers cannot be traced`);
     const layers = overlayLayers(mount.superOptions);

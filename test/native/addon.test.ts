@@ -46,6 +46,23 @@ t.test('cgroupMode agrees with /proc/self/mountinfo', async (t) => {
   t.match(e, { code: 'ENOENT', errno: -2, syscall: 'statfs', path: join(dir, 'missing') });
 });
 
+t.test('mountAt: the mount a path is on, as mountinfo has it, or null on a kernel that cannot say', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-mnt-'));
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  const cases: Array<[path: string, mountPoint: string]> = [['/', '/'], ['/dev/shm', '/dev/shm'], [dir, fstypeAt(tmpdir()) ? tmpdir() : '/']];
+  for (const [path, mountPoint] of cases) {
+    const m = native.mountAt(path);
+    if (m === null) {
+      t.comment(`${path}: no statmount with options on this kernel (Linux 6.11)`);
+      continue;
+    }
+    t.equal(m.mountPoint, mountPoint, `${path}: on ${mountPoint}`);
+    t.equal(m.fstype, fstypeAt(mountPoint), `${path}: the filesystem type mountinfo gives`);
+    t.equal(m.root, '/', `${path}: the mount's own root`);
+  }
+  t.match(thrown(() => native.mountAt(join(dir, 'missing'))), { code: 'ENOENT', syscall: 'statx', path: join(dir, 'missing') });
+});
+
 t.test('seccompActions lists OCI action names the kernel has', async (t) => {
   const actions = native.seccompActions();
   t.ok(actions.includes('SCMP_ACT_ERRNO'));

@@ -25,6 +25,8 @@ t.test('arguments are checked before they reach C++', async (t) => {
   t.throws(() => n.createUserNamespace([{ containerID: 0, hostID: 1 } as never], [{ containerID: 0, hostID: 1, size: 1 }]),
     { code: 'ERR_INVALID_ARG_TYPE', message: /size/ });
   t.throws(() => n.idmapMount('/a', '/b', 3, 'yes' as unknown as boolean), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => n.mountAt(7 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => n.mountAt('/\0'), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => n.execve('/bin/true', [], [], []), { code: 'ERR_INVALID_ARG_VALUE', message: /argv/ });
   t.throws(() => n.execve('/bin/true', ['true'], ['A=\0'], []), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => n.execve('/bin/true', ['true'], [], [-3]), { code: 'ERR_INVALID_ARG_VALUE' });

@@ -273,6 +273,17 @@ t.test('for real: plain directory and overlay rootfs look owned by the image IDs
   for (const d of ['upper', 'work', 'merged']) mkdirSync(join(ov, d), { recursive: true });
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${join(ov, 'upper')},workdir=${join(ov, 'work')}`, join(ov, 'merged')]);
   own.push(join(ov, 'merged'));
+  // What the plan reads of that overlay: statmount's account, where the kernel gives one, is the mount table's.
+  const fromTable = mountAtIn(readFileSync('/proc/self/mountinfo', 'utf8'), join(ov, 'merged'))!;
+  const direct = native.mountAt(join(ov, 'merged'));
+  if (direct === null) {
+    t.comment('this kernel has no statmount with options (Linux 6.11): the mount table is read instead');
+  } else {
+    t.same({ ...direct, superOptions: '' }, { mountPoint: fromTable.mountPoint, root: fromTable.root, fstype: 'overlay', superOptions: '' }, 'statmount: the same mount');
+    t.same(overlayLayers(direct.superOptions), overlayLayers(fromTable.superOptions), 'statmount: the same layers');
+    t.same(overlayLayers(direct.superOptions)?.lower, [rootfs]);
+    t.equal(native.mountAt(join(ov, 'merged', 'etc'))?.mountPoint, join(ov, 'merged'), 'a directory inside names the mount it is on');
+  }
   const b2 = join(w.dir, 'b2');
   mkdirSync(b2, { mode: 0o711 });
   const over = prepareRootfs({ stateDir: w.stateDir, root: undefined, id: 'over', bundle: b2, spec: usernsSpec(join(ov, 'merged')), profile: testProfile(), native, kernelIdmap: true });
