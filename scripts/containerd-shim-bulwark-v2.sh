@@ -25,7 +25,13 @@
 #
 # BULWARK_SHIM overrides the real shim (an absolute path, or a name looked up on PATH);
 # BULWARK_NODE the node binary (default: node on PATH).
-here=$(dirname "$(readlink -f "$0")")
+# Every containerd `shim start` runs this script: no command substitution (a fork each) where the
+# shell can do without one. containerd execs it by an absolute path; only a link needs resolving.
+case $0 in
+  /*) if [ -L "$0" ]; then self=$(readlink -f "$0"); else self=$0; fi ;;
+  *) self=$(readlink -f "$0") ;;
+esac
+here=${self%/*}
 name=${0##*/}
 profile=
 case $name in

@@ -42,6 +42,16 @@ t.test('default name: the runc shim, with libexec/bulwark/runc (bin/bulwark-runt
   t.match(r.stdout, /^link=\.\.\/\.\.\/bin\/bulwark-runtime$/m);
 });
 
+t.test('run by its own path (no link to resolve) or by a relative one, it finds the same libexec', async (t) => {
+  const env = { PATH: `${fakeDir}:/usr/bin:/bin`, BULWARK_SHIM: fakeRunc };
+  const direct = await execa(script, START, { reject: false, env, extendEnv: false });
+  t.equal(direct.exitCode, 0, direct.stderr);
+  t.match(direct.stdout, new RegExp(`^runc=${repo}/bin/\\.\\./libexec/bulwark/runc$`, 'm'));
+  const relative = await execa('sh', ['containerd-shim-bulwark-v2', ...START], { cwd: join(repo, 'bin'), reject: false, env, extendEnv: false });
+  t.equal(relative.exitCode, 0, relative.stderr);
+  t.match(relative.stdout, new RegExp(`^runc=${repo}/bin/\\.\\./libexec/bulwark/runc$`, 'm'));
+});
+
 t.test('per-profile name: libexec/bulwark/<profile>/runc execs bin/bulwark-runtime-<profile>', async (t) => {
   const r = await run('containerd-shim-bulwark-restricted-v2', START, { BULWARK_SHIM: 'containerd-shim-runc-v2' });
   t.equal(r.exitCode, 0, r.stderr);
