@@ -43,8 +43,9 @@ ts: generate
 	@ln -sfn ../../bin/bulwark-runtime libexec/bulwark/runc
 	@# Per-profile handlers (docs/CONTAINERD.md): bin/bulwark-runtime-<p> (binary mode: the profile comes from the
 	@# name), bin/containerd-shim-bulwark-<p>-v2 (shim mode), and libexec/bulwark/<p>/runc, the runc the shim puts first
-	@# on the runc shim's PATH (a one-line exec, since the runc shim calls it by the bare name "runc").
-	@for p in $$(cd profiles && ls *.yaml | sed 's/\.yaml$$//'); do [ "$$p" = audit ] && continue; ln -sfn bulwark-runtime bin/bulwark-runtime-$$p; ln -sfn containerd-shim-bulwark-v2 bin/containerd-shim-bulwark-$$p-v2; mkdir -p libexec/bulwark/$$p; printf '#!/bin/sh\nexec %s "$$@"\n' "$(CURDIR)/bin/bulwark-runtime-$$p" > libexec/bulwark/$$p/runc.tmp; chmod 0755 libexec/bulwark/$$p/runc.tmp; mv -f libexec/bulwark/$$p/runc.tmp libexec/bulwark/$$p/runc; done
+	@# on the runc shim's PATH: a link to the launcher, which reads the profile from the path it was executed by
+	@# (the runc shim calls it by the bare name "runc", so argv[0] cannot carry it; native/launcher.c).
+	@for p in $$(cd profiles && ls *.yaml | sed 's/\.yaml$$//'); do [ "$$p" = audit ] && continue; ln -sfn bulwark-runtime bin/bulwark-runtime-$$p; ln -sfn containerd-shim-bulwark-v2 bin/containerd-shim-bulwark-$$p-v2; mkdir -p libexec/bulwark/$$p; ln -sfn ../../../bin/bulwark-runtime libexec/bulwark/$$p/runc; done
 
 test: build
 	$(MAKE) test-unit

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -738,11 +739,42 @@ static __attribute__((noreturn)) void pass_through(const struct call *c, int arg
 	     runc_paths[0], runc_paths[1], runc_paths[2], runc_paths[3]);
 }
 
+/*
+ * The runc shim runs its runtime by the bare name "runc", so shim mode puts
+ * libexec/bulwark/<profile>/ first on its PATH, where `runc` is a link to this launcher. The
+ * profile is then only in the path the caller executed (AT_EXECFN, which the kernel keeps for
+ * us), not in argv[0]: name ourselves bulwark-runtime-<profile>, the name the engine takes the
+ * profile from. Anything else keeps argv[0] as it came.
+ */
+static char *profile_argv0(char *argv0, char *buf, size_t cap)
+{
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	static const char dir[] = "libexec/bulwark/", file[] = "/runc";
+	size_t len = fn ? strlen(fn) : 0;
+	if (len < sizeof(file) || strcmp(fn + len - (sizeof(file) - 1), file) != 0)
+		return argv0;
+	/* fn is [.../]libexec/bulwark/<profile>/runc: find <profile> from the end. */
+	const char *end = fn + len - (sizeof(file) - 1), *start = end;
+	while (start > fn && start[-1] != '/')
+		start--;
+	size_t plen = (size_t)(end - start), dlen = sizeof(dir) - 1;
+	if (plen == 0 || *start == '-' || (size_t)(start - fn) < dlen ||
+	    strncmp(start - dlen, dir, dlen) != 0 || (start - dlen > fn && start[-dlen - 1] != '/'))
+		return argv0;
+	for (const char *p = start; p < end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return argv0;
+	int n = snprintf(buf, cap, "bulwark-runtime-%.*s", (int)plen, start);
+	return n > 0 && (size_t)n < cap ? buf : argv0;
+}
+
 int main(int argc, char **argv)
 {
 	struct call c;
 	if (argc < 1)
 		return 2;
+	char name_buf[128];
+	argv[0] = profile_argv0(argv[0], name_buf, sizeof(name_buf));
 	scan(argc, argv, &c);
 	if (c.engine) {
 		try_service(&c, argc, argv);

@@ -15,8 +15,8 @@
 # The runc shim calls `runc` by that bare name, so the profile cannot travel in argv[0]:
 #   containerd-shim-bulwark-v2           -> libexec/bulwark/runc = bin/bulwark-runtime
 #                                           (the node's default profile; a symlink, no extra exec)
-#   containerd-shim-bulwark-<p>-v2       -> libexec/bulwark/<p>/runc, a one-line `exec
-#                                           bin/bulwark-runtime-<p> "$@"` (profile from the name)
+#   containerd-shim-bulwark-<p>-v2       -> libexec/bulwark/<p>/runc, a link to the launcher,
+#                                           which takes <p> from that path (AT_EXECFN)
 # A profile without its libexec entry fails closed.
 #
 # Kata (`containerd-shim-bulwark-kata-v2`): the real shim is Kata's containerd-shim-kata-v2, which

@@ -332,6 +332,32 @@ t.test('create, run, exec, update, features and restore go to the engine with ar
   t.equal(route(['--version=false', 'features']), 'engine', '--version=false is not --version');
 });
 
+t.test('called as "runc" through libexec/bulwark/<profile>/runc (shim mode), it names itself bulwark-runtime-<profile>', async (t) => {
+  const tree = join(work, 'shim-tree');
+  const link = (rel: string) => {
+    mkdirSync(join(tree, rel, '..'), { recursive: true });
+    symlinkSync(LAUNCHER, join(tree, rel));
+    return join(tree, rel);
+  };
+  const cases: Array<[path: string, cwd: string | undefined, argv0: string]> = [
+    [link('libexec/bulwark/restricted/runc'), undefined, 'bulwark-runtime-restricted'],
+    [join(tree, 'bin/../libexec/bulwark/restricted/runc'), undefined, 'bulwark-runtime-restricted'],
+    ['libexec/bulwark/strict/runc', (link('libexec/bulwark/strict/runc'), tree), 'bulwark-runtime-strict'],
+    [link('libexec/bulwark/runc'), undefined, 'runc'], // the default profile's entry
+    [link('libexec/bulwark/Bad/runc'), undefined, 'runc'],
+    [link('libexec/bulwark/-x/runc'), undefined, 'runc'],
+    [link('libexec/bulwark/restricted/crun'), undefined, 'runc'],
+    [link('xlibexec/bulwark/restricted/runc'), undefined, 'runc'],
+    [link('other/restricted/runc'), undefined, 'runc'],
+  ];
+  mkdirSync(join(tree, 'bin'), { recursive: true });
+  for (const [path, cwd, argv0] of cases) {
+    const r = spawnSync(path, ['create', 'c9'], { argv0: 'runc', cwd, encoding: 'utf8', env: { ...process.env, BULWARK_ENGINE: ENGINE, BULWARK_STATE_DIR: STATE } });
+    t.equal(r.status, 0, r.stderr);
+    t.equal((JSON.parse(r.stdout) as { argv0: string }).argv0, argv0, path);
+  }
+});
+
 t.test('an engine that is not there fails closed, in the log containerd reads', async (t) => {
   const log = join(work, 'engine-missing.json');
   const r = run(['--log', log, '--log-format', 'json', 'create', '--bundle', '/b', 'c1'], { BULWARK_ENGINE: join(work, 'nope.mjs') });
