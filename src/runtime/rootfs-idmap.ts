@@ -381,7 +381,12 @@ const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 function overlayMountAt(path: string, mountinfo: (() => string) | undefined, native: Partial<RootfsNative>): MountFacts | undefined {
   if (mountinfo) return mountAtIn(mountinfo(), path);
   if (statfsSync(path).type !== OVERLAYFS_SUPER_MAGIC) return undefined;
-  const mount = native.mountAt?.(path);
+  let mount: MountFacts | null = null;
+  try {
+    mount = native.mountAt?.(path) ?? null;
+  } catch {
+    // The table below has the answer too; the kernel's one-mount view is only the faster way.
+  }
   if (mount) return mount.mountPoint === path ? mount : undefined; // inside an overlay, not its root
   return mountAtIn(readMountinfo(), path);
 }

@@ -292,6 +292,14 @@ t.test('for real: plain directory and overlay rootfs look owned by the image IDs
   t.match(statSync(join(ov, 'merged', 'etc', 'passwd')), { uid: 0, gid: 0 }, 'the original overlay still shows host IDs');
   t.same(readdirSync(join(ov, 'upper')), [], 'the original upper never written');
 
+  // A kernel that cannot describe the mount (null) or fails to (an error): the mount table is read.
+  const others: Array<[string, () => never | null]> = [['null', () => null], ['throws', () => { throw Object.assign(new Error('statmount: EPERM'), { code: 'EPERM' }); }]];
+  for (const [what, mountAt] of others) {
+    const r = prepareRootfs({ stateDir: w.stateDir, root: undefined, id: `over-${what}`, bundle: b2, spec: usernsSpec(join(ov, 'merged')), profile: testProfile(), native: { ...native, mountAt }, kernelIdmap: true });
+    t.equal(r.strategy, 'overlay', `mountAt ${what}: ${r.findings[0]?.message}`);
+    t.match(r.findings[0]?.message, /overlay of 1 idmapped layer of the overlay at /, `mountAt ${what}: the overlay's layers found in the table`);
+    t.equal(removeContainerRootfs(r.mountDir!, native).ok, true);
+  }
   for (const r of [plain, over]) t.equal(removeContainerRootfs(r.mountDir!, native).ok, true, 'removed');
   t.same(mountsOf(), [join(ov, 'merged')], 'only the test\'s own overlay is left');
 });
