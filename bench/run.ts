@@ -9,6 +9,7 @@
 //   BENCH_ONLY           micro | lifecycle | split (default: all three)
 //   BENCH_SPLIT_SAMPLES  rounds of create-split, where a warm create's overhead goes (default
 //                        max(30, 3 x BENCH_SAMPLES); bench/split.ts)
+//   BENCH_SPLIT_BUSY_MS  ms create-split's control arm spins before its create (default 3.5)
 //   BENCH_FILTER         only micro tasks / lifecycle scenarios whose name contains this (a
 //                        comma-separated list: any of these)
 //   BENCH_VARIANTS       which ways of running Bulwark get arms: cold, warm (a comma-separated

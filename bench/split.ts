@@ -11,6 +11,10 @@
 //   runc-after-node           runc-hardened-idmapped, right after an unrelated `node -e 0` (not
 //                             timed): what running any sizeable program just before runc costs
 //                             runc itself, with nothing of Bulwark's involved
+//   runc-after-busy           runc-hardened-idmapped, right after the benchmark itself spins for
+//                             as long as Bulwark's own time before runc (BENCH_SPLIT_BUSY_MS, not
+//                             timed): what the same amount of any work, touching no memory, costs
+//                             runc on this machine
 // The differences are taken per round (paired) and reported as medians with the quartiles.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -43,6 +47,8 @@ export interface SplitDifference {
 
 export interface SplitReport {
   rounds: number;
+  /** How long the runc-after-busy arm's busy loop spins before its create. */
+  busyMs: number;
   runcVersion: string;
   arms: Array<{ key: string; label: string }>;
   samples: Record<string, SplitSample[]>;
@@ -58,6 +64,7 @@ const ARMS = [
   { key: 'runc-hardened', label: "runc, Bulwark's hardened config, bundle's rootfs" },
   { key: 'runc-hardened-idmapped', label: "runc, Bulwark's hardened config and idmapped rootfs" },
   { key: 'runc-after-node', label: 'the same, right after an unrelated `node -e 0`' },
+  { key: 'runc-after-busy', label: 'the same, right after a busy loop as long as Bulwark\'s own time' },
 ] as const;
 type ArmKey = (typeof ARMS)[number]['key'];
 
@@ -83,7 +90,16 @@ export function splitDifferences(samples: Record<string, SplitSample[]>): SplitD
     row('idmapped-rootfs', 'what the idmapped rootfs costs runc', paired(samples, 'runc-hardened-idmapped', 'runc-hardened', 'runtimeMs')),
     row('runc-after-bulwark', "runc started by Bulwark − runc given the same config directly", paired(samples, 'bulwark', 'runc-hardened-idmapped', 'runtimeMs')),
     row('runc-after-node', 'runc right after `node -e 0` − runc given the same config directly (no Bulwark)', paired(samples, 'runc-after-node', 'runc-hardened-idmapped', 'runtimeMs')),
+    row('runc-after-busy', 'runc right after a busy loop as long as Bulwark\'s own time − the same directly (no Bulwark)', paired(samples, 'runc-after-busy', 'runc-hardened-idmapped', 'runtimeMs')),
   ];
+}
+
+/** Spin on this CPU for `ms`: work that touches no memory and starts no process. */
+function busyFor(ms: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+  while (process.hrtime.bigint() < until) {
+    // spin
+  }
 }
 
 function buildStamp(work: string): string {
@@ -106,7 +122,7 @@ function auditVia(file: string, ids: Set<string>): Record<string, number> {
   return counts;
 }
 
-export async function runSplit(rounds: number, progress: Progress, env: NodeJS.ProcessEnv): Promise<SplitReport> {
+export async function runSplit(rounds: number, progress: Progress, env: NodeJS.ProcessEnv, busyMs: number): Promise<SplitReport> {
   const runc = findExecutable('runc');
   if (!runc) throw new Error('runc is not installed');
   if (!existsSync(LAUNCHER)) throw new Error(`${LAUNCHER} is missing: run make build`);
@@ -147,6 +163,7 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
       'runc-hardened': withOwnRootfs(hardenedIdmapped).text,
       'runc-hardened-idmapped': hardenedIdmapped,
       'runc-after-node': hardenedIdmapped,
+      'runc-after-busy': hardenedIdmapped,
     };
     progress.step('create-split: warm-up');
 
@@ -165,6 +182,7 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
         lab.track(id, who);
         if (key === 'bulwark') bulwarkIds.add(id);
         if (key === 'runc-after-node') spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+        if (key === 'runc-after-busy') busyFor(busyMs);
         const t0 = process.hrtime.bigint();
         lab.time(who, ['create', '--bundle', bundle.dir, id], bundle.dir);
         const t1 = process.hrtime.bigint();
@@ -176,7 +194,7 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
       progress.step(`create-split: round ${round + 1}/${rounds}`);
     }
     lab.forceDelete(keepId);
-    return { rounds, runcVersion: version(runc), arms: ARMS.map((a) => ({ ...a })), samples, order, differences: splitDifferences(samples), servedVia: auditVia(auditLog, bulwarkIds) };
+    return { rounds, busyMs, runcVersion: version(runc), arms: ARMS.map((a) => ({ ...a })), samples, order, differences: splitDifferences(samples), servedVia: auditVia(auditLog, bulwarkIds) };
   } finally {
     if (service) await service.stop();
     for (const b of bundles.values()) b.destroy();
@@ -192,7 +210,7 @@ export function renderSplitMarkdown(report: SplitReport, header: string): string
     '',
     header,
     '',
-    `${report.rounds} rounds, interleaved; every arm runs runc through the same stamp wrapper (bench/split.ts).`,
+    `${report.rounds} rounds, interleaved; every arm runs runc through the same stamp wrapper (bench/split.ts); the busy loop spins ${report.busyMs} ms.`,
     `The bulwark arm's creates were served: ${Object.entries(report.servedVia).map(([k, v]) => `${k} ${v}`).join(', ') || 'no audit lines found'}.`,
     '',
     '| arm | create, median | before runc | runc |',

@@ -14,6 +14,7 @@ const samples: Record<string, SplitSample[]> = {
   'runc-hardened': [sample(1, 22), sample(1, 43), sample(1, 23)],
   'runc-hardened-idmapped': [sample(1, 23), sample(1, 43), sample(1, 23)],
   'runc-after-node': [sample(1, 25), sample(1, 46), sample(1, 26)],
+  'runc-after-busy': [sample(1, 24), sample(1, 43), sample(1, 25)],
 };
 
 t.test('each difference is the median of per-round differences of the part it names', async (t) => {
@@ -26,6 +27,7 @@ t.test('each difference is the median of per-round differences of the part it na
     ['idmapped-rootfs', 0, 0, 0.5], // runtime: 1, 0, 0
     ['runc-after-bulwark', 3.5, 4, 4], // runtime: 3, 4, 4
     ['runc-after-node', 2.5, 3, 3], // runtime: 2, 3, 3
+    ['runc-after-busy', 0.5, 1, 1.5], // runtime: 1, 0, 2
   ];
   for (const [key, p25, p50, p75] of cases) {
     t.same([byKey[key]?.p25Ms, byKey[key]?.p50Ms, byKey[key]?.p75Ms], [p25, p50, p75], key);
@@ -35,13 +37,14 @@ t.test('each difference is the median of per-round differences of the part it na
 
 t.test('the report lists every arm with its medians and every difference with its sign', async (t) => {
   const report: SplitReport = {
-    rounds: 3, runcVersion: 'runc version test',
+    rounds: 3, busyMs: 3.5, runcVersion: 'runc version test',
     arms: Object.keys(samples).map((key) => ({ key, label: `label ${key}` })),
     samples, order: [], differences: splitDifferences(samples), servedVia: { service: 3 },
   };
   const md = renderSplitMarkdown(report, 'header line');
   t.match(md, /header line/);
   t.match(md, /served: service 3/);
+  t.match(md, /the busy loop spins 3\.5 ms/);
   t.match(md, /\| label bulwark \| 32\.00 ms \| 5\.00 ms \| 27\.00 ms \|/);
   t.match(md, /\| label runc \| 22\.00 ms \| 1\.00 ms \| 21\.00 ms \|/);
   t.match(md, /whole create.*\| \+10\.00 ms \| \+10\.00 ms … \+11\.00 ms \|/);
