@@ -31,6 +31,9 @@ export interface ParseOptions {
 
 const DEFAULT_MAX_DEPTH = 128;
 
+/** Sticky, shared by every parse (one parse runs at a time: it never yields). */
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
 export function parseJson(text: string, options: ParseOptions = {}): Json {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   let pos = 0;
@@ -83,7 +86,6 @@ export function parseJson(text: string, options: ParseOptions = {}): Json {
     }
   };
 
-  const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
   const parseNumber = (): number | bigint => {
     NUMBER.lastIndex = pos;
     const m = NUMBER.exec(text);
@@ -106,11 +108,17 @@ export function parseJson(text: string, options: ParseOptions = {}): Json {
     }
     if (c === '"') return parseString();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return parseNumber();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, pos)) {
-        pos += word.length;
-        return value;
-      }
+    if (c === 't' && text.startsWith('true', pos)) {
+      pos += 4;
+      return true;
+    }
+    if (c === 'f' && text.startsWith('false', pos)) {
+      pos += 5;
+      return false;
+    }
+    if (c === 'n' && text.startsWith('null', pos)) {
+      pos += 4;
+      return null;
     }
     return fail(`unexpected ${describe(pos)}`);
   };
@@ -118,7 +126,6 @@ export function parseJson(text: string, options: ParseOptions = {}): Json {
   const parseObject = (depth: number): Json => {
     pos++; // {
     const obj: { [key: string]: Json } = {};
-    const seen = new Set<string>();
     skipWhitespace();
     if (text[pos] === '}') {
       pos++;
@@ -129,14 +136,15 @@ export function parseJson(text: string, options: ParseOptions = {}): Json {
       if (text[pos] !== '"') fail(`expected a key, found ${describe(pos)}`);
       const keyAt = pos;
       const key = parseString();
-      if (seen.has(key)) fail(`duplicate key "${key}"`, keyAt);
-      seen.add(key);
+      if (Object.hasOwn(obj, key)) fail(`duplicate key "${key}"`, keyAt);
       skipWhitespace();
       if (text[pos] !== ':') fail(`expected ':', found ${describe(pos)}`);
       pos++;
       const value = parseValue(depth);
-      // An own "__proto__" property, never a prototype switch.
-      Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+      // Plain assignment keeps the object in V8's fast (hidden class) form, which every pass
+      // reads; "__proto__" alone is defined, so it is an own property, never a prototype switch.
+      if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+      else obj[key] = value;
       skipWhitespace();
       if (text[pos] === ',') {
         pos++;

@@ -51,6 +51,10 @@ t.test('indentation matches JSON.stringify for safe values', async (t) => {
 t.test('hostile or broken input is refused with a position', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['{"a":1,"a":2}', /duplicate key "a" at line 1 column 8/],
+    ['{"__proto__":1,"__proto__":2}', /duplicate key "__proto__"/],
+    ['{"constructor":1,"constructor":2}', /duplicate key "constructor"/],
+    ['[tru]', /unexpected 't'/],
+    ['[nul]', /unexpected 'n'/],
     ['{"a":1,}', /expected a key/],
     ['[1,2', /expected ',' or '\]', found end of input/],
     ['{"a":1} x', /after the document/],
@@ -73,6 +77,13 @@ t.test('a "__proto__" key is an ordinary field, never a prototype switch', async
   t.equal(({} as Record<string, unknown>).polluted, undefined);
   t.same(Object.keys(parsed), ['__proto__']);
   t.equal(stringifyJson(parsed, 0), '{"__proto__":{"polluted":true}}');
+});
+
+t.test('keys that name Object.prototype members are own fields like any other', async (t) => {
+  const parsed = parseJson('{"constructor":1,"hasOwnProperty":[true,false,null],"toString":"x","valueOf":{}}') as Record<string, unknown>;
+  t.same(Object.keys(parsed), ['constructor', 'hasOwnProperty', 'toString', 'valueOf']);
+  t.same(Object.entries(parsed), [['constructor', 1], ['hasOwnProperty', [true, false, null]], ['toString', 'x'], ['valueOf', {}]]);
+  t.equal(Object.getPrototypeOf(parsed), Object.prototype);
 });
 
 t.test('10,000 levels of nesting fail cleanly, not with a stack overflow', async (t) => {
