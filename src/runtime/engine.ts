@@ -5,16 +5,17 @@
 // src/runtime/main.ts, or the warm service for the launcher) performs the exec. Any failure
 // means no write and no exec: one clear line in runc's log format, and a non-zero exit. It never
 // runs a container unhardened, and on success it prints nothing (stdio belongs to the container).
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, readFileSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { parseRuncArgs, bundleDir } from '../cli/runc-args.js';
 import type { RuncInvocation } from '../cli/runc-args.js';
 import { appendLogLine, denialMessage, formatLogLine } from '../cli/runc-log.js';
 import { goKeyAmbiguities, loadConfig as loadBundle, writeFileAtomic, writeHardenedConfig } from '../bundle/io.js';
 import { parseJson, stringifyJson } from '../json/lossless.js';
 import { loadConfig as loadBulwarkConfig } from '../host/config.js';
+import { openMakingDir } from '../host/dirs.js';
 import type { BulwarkConfig } from '../host/config.js';
 import { probeHost, probeKernel } from '../host/probe.js';
 import type { KernelFacts, KernelProbes, IdFacts } from '../host/probe.js';
@@ -136,15 +137,7 @@ export function profileFromArgv0(argv0: string): string | null {
 
 /** Append one JSON line to the audit log; a create that cannot be audited does not run. */
 function audit(config: BulwarkConfig, entry: Record<string, unknown>): void {
-  const open = () => openSync(config.auditLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-  let fd: number;
-  try {
-    fd = open();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(dirname(config.auditLog), { recursive: true, mode: 0o700 }); // the first line of a new log
-    fd = open();
-  }
+  const fd = openMakingDir(config.auditLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, stringifyJson(entry, 0) + '\n');
   } finally {

@@ -22,6 +22,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import { nodeAllocator } from '../state/ids.js';
 import type { IdAllocator } from '../state/ids.js';
 import type { BulwarkConfig } from '../host/config.js';
+import { openMakingDir } from '../host/dirs.js';
 import { safeId } from './records.js';
 import type { ContainerRecord } from './records.js';
 import type { ResolvedRuntime } from './select-runtime.js';
@@ -145,15 +146,7 @@ export function markCreating(stateDir: string, podKey: string): { done(): void }
   if (!me) return { done: () => undefined };
   const dir = creatingDir(stateDir);
   const file = join(dir, String(me.pid));
-  const open = () => openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-  let fd: number;
-  try {
-    fd = open();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(dir, { recursive: true, mode: 0o700 }); // the first create of this state directory
-    fd = open();
-  }
+  const fd = openMakingDir(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, JSON.stringify({ podKey, start: me.start }));
   } finally {
