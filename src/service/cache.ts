@@ -15,7 +15,7 @@ import { readRuntimeVersion } from '../runtime/engine.js';
 import type { EngineLoaders } from '../runtime/engine.js';
 import { probeKernel } from '../host/probe.js';
 import type { KernelFacts } from '../host/probe.js';
-import { resolvePool } from '../state/ids.js';
+import { nodePool, resolvePool } from '../state/ids.js';
 import type { Pool } from '../state/ids.js';
 
 /** Where the node's ID pool may be declared (the `bulwark` entries), read on every create when cold. */
@@ -126,7 +126,7 @@ export function cachingLoaders(nowMs: () => number = Date.now, subidFiles = SUBI
       return kernel.facts;
     },
     idPool(configured) {
-      if (configured) return resolvePool(configured, null, null);
+      if (configured) return nodePool(configured); // no file to read, nothing to cache
       if (idPool && unchanged(idPool.reads, nowMs())) return idPool.pool;
       const [uidFile, gidFile] = subidFiles;
       const reads: Reads = new Map([[uidFile, observe(uidFile, nowMs())], [gidFile, observe(gidFile, nowMs())]]);
