@@ -39,7 +39,6 @@ ts: generate
 	npx tsc -p tsconfig.json
 	@mkdir -p bin libexec/bulwark
 	@install -m 0755 scripts/bulwark.sh bin/bulwark
-	@install -m 0755 scripts/containerd-shim-bulwark-v2.sh bin/containerd-shim-bulwark-v2
 	@ln -sfn ../../bin/bulwark-runtime libexec/bulwark/runc
 	@# Per-profile handlers (docs/CONTAINERD.md): bin/bulwark-runtime-<p> (binary mode: the profile comes from the
 	@# name), bin/containerd-shim-bulwark-<p>-v2 (shim mode), and libexec/bulwark/<p>/runc, the runc the shim puts first

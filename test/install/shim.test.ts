@@ -1,4 +1,4 @@
-// bin/containerd-shim-bulwark-v2 under its per-profile names: which real shim it execs, with
+// bin/containerd-shim-bulwark-v2 (native/shim-entry.c) under its per-profile names: which real shim it execs, with
 // which `runc` first on PATH (the profile), and the Kata path (Kata's shim; `start` refused
 // because nothing would harden the bundle). A fake shim records what it was given; Kata itself
 // cannot run on these machines (no /dev/kvm), so this is the part of the Kata path that can.
@@ -24,6 +24,8 @@ const fake = (name: string) => {
   return path;
 };
 const fakeRunc = fake('containerd-shim-runc-v2');
+writeFileSync(join(fakeDir, 'print-path'), '#!/bin/sh\necho "PATH=$PATH"\n');
+chmodSync(join(fakeDir, 'print-path'), 0o755);
 fake('containerd-shim-kata-v2');
 for (const name of ['containerd-shim-bulwark-v2', 'containerd-shim-bulwark-restricted-v2', 'containerd-shim-bulwark-kata-v2', 'containerd-shim-bulwark-nosuch-v2', 'containerd-shim-other-v2']) {
   symlinkSync(script, join(tmp, name));
@@ -42,14 +44,39 @@ t.test('default name: the runc shim, with libexec/bulwark/runc (bin/bulwark-runt
   t.match(r.stdout, /^link=\.\.\/\.\.\/bin\/bulwark-runtime$/m);
 });
 
-t.test('run by its own path (no link to resolve) or by a relative one, it finds the same libexec', async (t) => {
+t.test('run by its own path, by a relative one or through a link, it finds the same libexec', async (t) => {
   const env = { PATH: `${fakeDir}:/usr/bin:/bin`, BULWARK_SHIM: fakeRunc };
+  const want = new RegExp(`^runc=${repo}/libexec/bulwark/runc$`, 'm');
   const direct = await execa(script, START, { reject: false, env, extendEnv: false });
   t.equal(direct.exitCode, 0, direct.stderr);
-  t.match(direct.stdout, new RegExp(`^runc=${repo}/bin/\\.\\./libexec/bulwark/runc$`, 'm'));
-  const relative = await execa('sh', ['containerd-shim-bulwark-v2', ...START], { cwd: join(repo, 'bin'), reject: false, env, extendEnv: false });
+  t.match(direct.stdout, want);
+  const relative = await execa('./containerd-shim-bulwark-v2', START, { cwd: join(repo, 'bin'), reject: false, env, extendEnv: false });
   t.equal(relative.exitCode, 0, relative.stderr);
-  t.match(relative.stdout, new RegExp(`^runc=${repo}/bin/\\.\\./libexec/bulwark/runc$`, 'm'));
+  t.match(relative.stdout, want);
+  const linked = await run('containerd-shim-bulwark-v2', START, { BULWARK_SHIM: fakeRunc });
+  t.match(linked.stdout, want, 'a link elsewhere (containerd\'s PATH) resolves to the install root');
+});
+
+t.test('PATH: Bulwark\'s runc dir goes first; with no PATH at all, a default one follows it (never the cwd)', async (t) => {
+  const withPath = await run('containerd-shim-bulwark-v2', START, { BULWARK_SHIM: join(fakeDir, 'print-path') });
+  t.equal(withPath.stdout, `PATH=${repo}/libexec/bulwark:${fakeDir}:/usr/bin:/bin`);
+  const noPath = await execa(join(tmp, 'containerd-shim-bulwark-v2'), START, { reject: false, env: { BULWARK_SHIM: join(fakeDir, 'print-path') }, extendEnv: false });
+  t.equal(noPath.exitCode, 0, noPath.stderr);
+  t.equal(noPath.stdout, `PATH=${repo}/libexec/bulwark:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+});
+
+t.test('a bare BULWARK_SHIM name is looked up on PATH, skipping empty entries (the cwd) and non-executables', async (t) => {
+  const cwd = join(tmp, 'cwd');
+  mkdirSync(cwd, { recursive: true });
+  writeFileSync(join(cwd, 'shim-here'), '#!/bin/sh\necho "from the cwd"\n');
+  chmodSync(join(cwd, 'shim-here'), 0o755);
+  const other = join(tmp, 'other');
+  mkdirSync(other, { recursive: true });
+  writeFileSync(join(other, 'shim-here'), '#!/bin/sh\necho "not executable"\n');
+  const r = await execa(join(tmp, 'containerd-shim-bulwark-v2'), START, { cwd, reject: false, env: { PATH: `:${other}:/usr/bin`, BULWARK_SHIM: 'shim-here' }, extendEnv: false });
+  t.equal(r.exitCode, 127);
+  t.match(r.stderr, /bulwark: shim shim-here not found on PATH/);
+  t.equal(r.stdout, '');
 });
 
 t.test('per-profile name: libexec/bulwark/<profile>/runc, a link to the launcher, which takes the profile from that path', async (t) => {
