@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { makeBundle } from '../integration/lib/bundle.js';
 import type { Bundle } from '../integration/lib/bundle.js';
 import { repoRoot } from '../integration/lib/paths.js';
+import { staticProgram } from '../integration/lib/static-c.js';
 import { findExecutable } from '../integration/lib/runtimes.js';
 import { Lab, LAUNCHER, newId, roundOrder, version, withCgroup, withOwnRootfs } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';
@@ -102,14 +103,13 @@ function busyFor(ms: number): void {
   }
 }
 
-function buildStamp(work: string): string {
-  const cc = findExecutable('musl-gcc') ?? findExecutable('cc') ?? findExecutable('gcc');
-  if (!cc) throw new Error('create-split needs a C compiler (gcc) for bench/launcher/stamp.c');
-  const out = join(work, 'stamp');
-  const r = spawnSync(cc, ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-o', out, join(repoRoot, 'bench', 'launcher', 'stamp.c')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`building the stamp wrapper failed: ${r.stderr.trim()}`);
-  return out;
-}
+// musl's static start-up is two system calls, so the wrapper adds as little as it can.
+const stampProgram = staticProgram({
+  name: 'stamp',
+  sources: () => [join(repoRoot, 'bench', 'launcher', 'stamp.c')],
+  cc: () => findExecutable('musl-gcc') ?? process.env.CC ?? 'gcc',
+  flags: ['-std=gnu11'],
+});
 
 function auditVia(file: string, ids: Set<string>): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -130,7 +130,7 @@ export async function runSplit(rounds: number, progress: Progress, env: NodeJS.P
   const bundles = new Map<ArmKey, Bundle>();
   let service: RunningService | null = null;
   try {
-    const stamp = buildStamp(lab.work);
+    const stamp = await stampProgram();
     const stampFile = join(lab.work, 'stamp.txt');
     const stateDir = join(lab.work, 'state-split');
     const auditLog = join(lab.work, 'audit-split.jsonl');
