@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 NODE ?= node
-APT_PACKAGES := runc crun runsc containerd busybox-static golang-github-opencontainers-specs-dev musl-tools \
+# golang-go and the runtime-spec's Go sources (golang-github-opencontainers-specs-dev, whose JSON
+# Schemas generate src/generated/) also build the benchmark's reference Go wrapper (bench/go-wrapper).
+APT_PACKAGES := runc crun runsc containerd busybox-static golang-github-opencontainers-specs-dev golang-go musl-tools \
 	              qemu-system-x86 cpio kmod gcc make g++ python3 libc6-dev jq
 SPEC_SCHEMA_DIR ?= /usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
 

@@ -16,6 +16,7 @@ import { repoRoot } from '../integration/lib/paths.js';
 import { crunWrapperPath, findExecutable } from '../integration/lib/runtimes.js';
 import { Lab, LAUNCHER, newId, NODE, short, version, withCgroup } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';
+import { goWrapper, goWrapperUnavailable } from './lib/go-wrapper.js';
 import { startService } from './lib/service.js';
 import { matchesFilter } from './lib/stats.js';
 import type { RunningService } from './lib/service.js';
@@ -137,16 +138,31 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
     await variantSetups('runc', '');
 
     if (want('lifecycle-runc')) {
+      // A reference Go wrapper (no policy) next to Bulwark: what users compare runtime wrappers with.
+      const references: Arm[] = [];
+      const noGo = goWrapperUnavailable();
+      if (noGo) {
+        skipped.push(`lifecycle-runc, Go wrapper (reference): ${noGo}`);
+      } else {
+        progress.note('building the reference Go wrapper');
+        references.push({
+          key: 'go-wrapper', label: 'Go wrapper → runc (reference, no policy)', bin: await goWrapper(), global: ['--root', root('lc-runc')],
+          env: { ...env, BENCH_GO_WRAPPER_RUNTIME: runc }, command: 'bench/go-wrapper --root R: decode config.json into the runtime-spec Go types, add an env var, encode, rename, exec runc',
+          cleanup: { bin: runc, global: ['--root', root('lc-runc')] },
+        });
+      }
       scenarios.push(await lifecycleScenario(
         lab, options, 'lifecycle-runc',
         'create + start + delete of a busybox /bin/true container on runc',
         [
           '`total` = create + start + delete (the runtime calls); `start→exit` is the container running /bin/true, not part of the total.',
           '`runc, hardened config` is bare runc given the config.json Bulwark wrote: Bulwark − it = the tool\'s own cost; it − runc = the cost of the hardening itself (user namespace, seccomp filter, masked paths).',
+          '`Go wrapper → runc` is a reference, not Bulwark: bench/go-wrapper/main.go has the shape of a Go runtime wrapper such as nvidia-container-runtime (on `create`: decode config.json into the runtime-spec\'s Go types, add one environment variable, encode it, write it through a rename, exec runc; anything else: exec runc) and no policy. Its overhead is what a Go process start and a config rewrite cost, the floor for that kind of tool.',
         ],
         bareRunc('lc-runc'),
         await bulwarkArms('runc', 'lc-runc', runc, 'Bulwark → runc'),
         { ...bareRunc('lc-runc-hard', 'runc, hardened config'), key: 'runc-hardened' },
+        references,
       ));
     }
 

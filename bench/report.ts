@@ -102,6 +102,15 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
         met: ratio.deltaOfMedians <= 5,
       });
     }
+    if (lc.arms.some((a) => a.key === 'go-wrapper')) {
+      const go = pairedRatio(samplesOf(lc, 'go-wrapper', 'create'), samplesOf(lc, 'runc', 'create'));
+      checks.push({
+        target: '`create` through a reference Go wrapper with no policy (bench/go-wrapper: decode, edit, encode config.json, exec runc)',
+        measured: `${signed(go.deltaOfMedians)} (${formatRatio(go.ofMedians)}) over bare runc`,
+        met: null,
+        info: true,
+      });
+    }
   } else {
     checks.push({ target: '`create` overhead ≤ 5 ms over bare runc', measured: 'not run', met: null });
   }

@@ -41,17 +41,18 @@ function lifecycleSample(lab: Lab, arm: Arm, bundle: Bundle, configText: string,
 
 /**
  * Bare runtime vs Bulwark on it (one arm per Bulwark variant; the first one's hardened config is
- * the one the third arm uses) vs the bare runtime given Bulwark's hardened config.
+ * the one the third arm uses) vs the bare runtime given Bulwark's hardened config, plus any
+ * reference arms (other wrappers), which are given the bundle's plain config like the bare one.
  */
 export async function lifecycleScenario(
   lab: Lab, options: LifecycleOptions, key: string, title: string, notes: string[],
-  bare: Arm, bulwarkArms: readonly Arm[], hardenedArm: Arm,
+  bare: Arm, bulwarkArms: readonly Arm[], hardenedArm: Arm, references: readonly Arm[] = [],
 ): Promise<ScenarioResult> {
   const { progress } = options;
   const bundles = new Map<string, Bundle>();
   const bulwark = bulwarkArms[0]!;
   try {
-    for (const arm of [bare, ...bulwarkArms, hardenedArm]) bundles.set(arm.key, await makeBundle({ args: ['/bin/true'], label: `bench-${key}-${arm.key}` }));
+    for (const arm of [bare, ...bulwarkArms, hardenedArm, ...references]) bundles.set(arm.key, await makeBundle({ args: ['/bin/true'], label: `bench-${key}-${arm.key}` }));
     const original = readFileSync(join(bundles.get(bare.key)!.dir, 'config.json'), 'utf8');
     // Warm-up (discarded): page cache, Node's compile cache; it also yields Bulwark's hardened config.
     progress.note(`${key}: warm-up`);
@@ -62,9 +63,10 @@ export async function lifecycleScenario(
     lifecycleSample(lab, bare, bundles.get(bare.key)!, original, key);
     for (const arm of bulwarkArms.slice(1)) lifecycleSample(lab, arm, bundles.get(arm.key)!, original, key);
     lifecycleSample(lab, hardenedArm, bundles.get(hardenedArm.key)!, hardened, key);
+    for (const arm of references) lifecycleSample(lab, arm, bundles.get(arm.key)!, original, key);
     progress.step(`${key}: warm-up`);
 
-    const arms = [bare, ...bulwarkArms, hardenedArm];
+    const arms = [bare, ...bulwarkArms, hardenedArm, ...references];
     const steps = ['create', 'start', 'start→exit', 'delete', 'total'];
     const samples = emptySamples(arms, steps);
     const order: string[][] = [];

@@ -57,6 +57,18 @@ t.test('create overhead: a row per variant of the runc lifecycle, 5 ms over runc
   t.match(rows[1]!.measured, /^\+4\.00 ms .*hardened config: \+1\.00 ms/);
 });
 
+t.test('a reference Go wrapper in the runc lifecycle: one context row, no verdict, and no create target of its own', async (t) => {
+  const lc = scenario('lifecycle-runc', 'create', { runc: [40, 40], bulwark: [400, 400], 'runc-hardened': [43, 43], 'go-wrapper': [41.5, 41.5] });
+  const rows = evaluateTargets(results([lc]));
+  t.same(rows.filter((c) => c.target.startsWith('`create` overhead')).map((c) => c.target.split(': ').pop()), ['label bulwark'], 'the Go wrapper is not held to Bulwark\'s target');
+  const go = rows.filter((c) => c.target.includes('reference Go wrapper'));
+  t.equal(go.length, 1);
+  t.equal(go[0]!.met, null);
+  t.match(go[0]!.measured, /^\+1\.50 ms \(1\.04x\) over bare runc$/);
+  const without = evaluateTargets(results([scenario('lifecycle-runc', 'create', { runc: [40], bulwark: [44], 'runc-hardened': [43] })]));
+  t.notOk(without.some((c) => c.target.includes('Go wrapper')), 'no row when the arm did not run');
+});
+
 t.test('variants: the first is the cold one and keeps the plain keys; keys are unique', async (t) => {
   t.equal(VARIANTS[0]!.service, null);
   t.equal(variantKey('bulwark', VARIANTS[0]!), 'bulwark');
