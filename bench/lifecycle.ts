@@ -117,8 +117,8 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
       return list;
     };
     /** One Bulwark arm per available variant of config `name` (written before, without variant lines). */
-    const bulwarkArms = async (name: string, rootName: string, cleanupBin: string, label: string): Promise<Arm[]> =>
-      (await variantSetups(name, '')).map(({ variant, config, env: armEnv }) => ({
+    const bulwarkArms = async (name: string, rootName: string, cleanupBin: string, label: string, extra = ''): Promise<Arm[]> =>
+      (await variantSetups(name, extra)).map(({ variant, config, env: armEnv }) => ({
         key: variantKey('bulwark', variant), label: `${label}${variant.label}`, bin: LAUNCHER, global: ['--root', root(rootName)], env: armEnv,
         command: `bin/bulwark-runtime --root R (BULWARK_CONFIG=${basename(config)}${variant.service ? `; bin/bulwark ${variant.service.join(' ')}` : ''})`,
         cleanup: { bin: cleanupBin, global: ['--root', root(rootName)] },
@@ -178,7 +178,8 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
         const mode = hostCgroupMode();
         const direct = mode !== 'hybrid';
         const crunBin = direct ? crun : crunWrapperPath(crun, unshare);
-        const crunConfig = writeConfig('crun', `defaultRuntime: crun\nruntimes:\n  crun:\n    paths: [${crunBin}]\n`);
+        const crunExtra = `defaultRuntime: crun\nruntimes:\n  crun:\n    paths: [${crunBin}]\n`;
+        writeConfig('crun', crunExtra);
         const bareCrun = (name: string, label: string, key: string): Arm => ({
           key, label, bin: crunBin, global: ['--root', root(name)], env,
           command: `${direct ? 'crun' : short(crunBin)} --root R`, cleanup: { bin: crunBin, global: ['--root', root(name)] },
@@ -192,7 +193,7 @@ export async function runLifecycle(options: LifecycleOptions): Promise<Lifecycle
         scenarios.push(await lifecycleScenario(
           lab, options, 'lifecycle-crun', 'create + start + delete of a busybox /bin/true container on crun', notes,
           bareCrun('lc-crun', direct ? 'crun' : 'crun (hybrid-host wrapper)', 'crun'),
-          [{ ...bulwarkOn('lc-crun', crunConfig, crunBin, 'Bulwark → crun'), command: 'bin/bulwark-runtime --root R (BULWARK_CONFIG=crun.yaml: defaultRuntime crun)' }],
+          await bulwarkArms('crun', 'lc-crun', crunBin, 'Bulwark → crun', crunExtra),
           bareCrun('lc-crun-hard', 'crun, hardened config', 'crun-hardened'),
         ));
       }

@@ -114,6 +114,17 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
   } else {
     checks.push({ target: '`create` overhead ≤ 5 ms over bare runc', measured: 'not run', met: null });
   }
+  const lcCrun = scenario(r, 'lifecycle-crun');
+  for (const arm of lcCrun ? bulwarkArms(lcCrun) : []) {
+    const ratio = pairedRatio(samplesOf(lcCrun!, arm.key, 'create'), samplesOf(lcCrun!, 'crun', 'create'));
+    const own = pairedRatio(samplesOf(lcCrun!, arm.key, 'create'), samplesOf(lcCrun!, 'crun-hardened', 'create'));
+    checks.push({
+      target: `\`create\` over bare crun (the target is stated against runc): ${arm.label}`,
+      measured: `${signed(ratio.deltaOfMedians)} (${formatRatio(ratio.ofMedians)}); vs crun given the hardened config: ${signed(own.deltaOfMedians)}`,
+      met: null,
+      info: true,
+    });
+  }
   const hc = scenario(r, 'hardening-cost');
   if (hc) {
     const part = (arm: string) => signed(pairedRatio(samplesOf(hc, arm, 'create'), samplesOf(hc, 'runc', 'create')).deltaOfMedians);

@@ -69,6 +69,13 @@ t.test('a reference Go wrapper in the runc lifecycle: one context row, no verdic
   t.notOk(without.some((c) => c.target.includes('Go wrapper')), 'no row when the arm did not run');
 });
 
+t.test('crun lifecycle: a context row per Bulwark arm against bare crun, never a verdict', async (t) => {
+  const lc = scenario('lifecycle-crun', 'create', { crun: [20, 20], bulwark: [300, 300], 'bulwark-warm': [25, 25], 'crun-hardened': [21.5, 21.5] }, 'crun');
+  const rows = evaluateTargets(results([lc])).filter((c) => c.target.includes('over bare crun'));
+  t.same(rows.map((c) => [c.target.split(': ').pop(), c.met]), [['label bulwark', null], ['label bulwark-warm', null]]);
+  t.match(rows[1]!.measured, /^\+5\.00 ms \(1\.25x\); vs crun given the hardened config: \+3\.50 ms$/);
+});
+
 t.test('variants: the first is the cold one and keeps the plain keys; keys are unique', async (t) => {
   t.equal(VARIANTS[0]!.service, null);
   t.equal(variantKey('bulwark', VARIANTS[0]!), 'bulwark');
