@@ -78,7 +78,7 @@ static const char *profile_of(const char *name, char *buf, size_t cap)
 	    strcmp(name + len - slen, suffix) != 0)
 		return NULL;
 	size_t n = len - plen - 1 - slen;
-	if (n >= cap)
+	if (n == 0 || n >= cap)
 		return NULL;
 	memcpy(buf, name + plen + 1, n);
 	buf[n] = '\0';

@@ -27,7 +27,7 @@ const fakeRunc = fake('containerd-shim-runc-v2');
 writeFileSync(join(fakeDir, 'print-path'), '#!/bin/sh\necho "PATH=$PATH"\n');
 chmodSync(join(fakeDir, 'print-path'), 0o755);
 fake('containerd-shim-kata-v2');
-for (const name of ['containerd-shim-bulwark-v2', 'containerd-shim-bulwark-restricted-v2', 'containerd-shim-bulwark-kata-v2', 'containerd-shim-bulwark-nosuch-v2', 'containerd-shim-other-v2']) {
+for (const name of ['containerd-shim-bulwark-v2', 'containerd-shim-bulwark-restricted-v2', 'containerd-shim-bulwark-kata-v2', 'containerd-shim-bulwark-nosuch-v2', 'containerd-shim-other-v2', 'containerd-shim-bulwark--v2', 'containerd-shim-bulwark-Bad-v2']) {
   symlinkSync(script, join(tmp, name));
 }
 const run = (name: string, args: string[], env: Record<string, string> = {}) =>
@@ -92,9 +92,15 @@ t.test('a profile without its runtime fails closed; a foreign name is refused', 
   t.equal(r.exitCode, 1);
   t.match(r.stderr, /bulwark: no runtime for profile "nosuch"/);
   t.equal(r.stdout, '', 'the real shim never ran');
-  const o = await run('containerd-shim-other-v2', START, { BULWARK_SHIM: fakeRunc });
-  t.equal(o.exitCode, 1);
-  t.match(o.stderr, /expected containerd-shim-bulwark\[-PROFILE\]-v2/);
+  for (const name of ['containerd-shim-other-v2', 'containerd-shim-bulwark--v2']) {
+    const o = await run(name, START, { BULWARK_SHIM: fakeRunc });
+    t.equal(o.exitCode, 1, name);
+    t.match(o.stderr, /expected containerd-shim-bulwark\[-PROFILE\]-v2/, name);
+    t.equal(o.stdout, '', `${name}: the real shim never ran`);
+  }
+  const bad = await run('containerd-shim-bulwark-Bad-v2', START, { BULWARK_SHIM: fakeRunc });
+  t.equal(bad.exitCode, 1);
+  t.match(bad.stderr, /bulwark: "Bad" is not a profile name/);
 });
 
 t.test('kata: Kata\'s shim by default, `start` in exec mode refused (nothing would harden), other actions pass through', async (t) => {
