@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { makeBundle } from '../integration/lib/bundle.js';
 import type { Bundle } from '../integration/lib/bundle.js';
 import { repoRoot } from '../integration/lib/paths.js';
-import { staticProgram } from '../integration/lib/static-c.js';
+import { staticProgram } from '../integration/lib/cached-build.js';
 import { findExecutable } from '../integration/lib/runtimes.js';
 import { Lab, LAUNCHER, newId, roundOrder, version, withCgroup, withOwnRootfs } from './lib/lab.js';
 import type { Arm } from './lib/lab.js';

@@ -1,12 +1,12 @@
 // The benchmark's reference Go wrapper (bench/go-wrapper/main.go), built with the system's Go in
 // GOPATH mode against Debian's runtime-spec Go sources (golang-github-opencontainers-specs-dev),
-// so the build needs no network. Cached like the C helpers (integration/lib/static-c.ts).
+// so the build needs no network. Cached like the C helpers (integration/lib/cached-build.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, repoRoot } from '../../integration/lib/paths.js';
 import { findExecutable } from '../../integration/lib/runtimes.js';
-import { cachedProgram } from '../../integration/lib/static-c.js';
+import { cachedProgram } from '../../integration/lib/cached-build.js';
 
 const GOPATH = process.env.BENCH_GOPATH ?? '/usr/share/gocode';
 const SPECS_DIR = join(GOPATH, 'src', 'github.com', 'opencontainers', 'runtime-spec', 'specs-go');

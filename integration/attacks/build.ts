@@ -1,9 +1,9 @@
 // The container-side attack program (integration/attacks/programs/*.c), built once per version
-// of its sources (integration/lib/static-c.ts).
+// of its sources (integration/lib/cached-build.ts).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../lib/paths.js';
-import { staticProgram } from '../lib/static-c.js';
+import { staticProgram } from '../lib/cached-build.js';
 
 export const programsDir = join(repoRoot, 'integration', 'attacks', 'programs');
 
