@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profile-name.h"
+
 #ifndef BULWARK_NODE_PATH
 #define BULWARK_NODE_PATH "/usr/bin/node"
 #endif
@@ -758,12 +760,9 @@ static char *profile_argv0(char *argv0, char *buf, size_t cap)
 	while (start > fn && start[-1] != '/')
 		start--;
 	size_t plen = (size_t)(end - start), dlen = sizeof(dir) - 1;
-	if (plen == 0 || *start == '-' || (size_t)(start - fn) < dlen ||
+	if (!is_profile_name(start, plen) || (size_t)(start - fn) < dlen ||
 	    strncmp(start - dlen, dir, dlen) != 0 || (start - dlen > fn && start[-dlen - 1] != '/'))
 		return argv0;
-	for (const char *p = start; p < end; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return argv0;
 	int n = snprintf(buf, cap, "bulwark-runtime-%.*s", (int)plen, start);
 	return n > 0 && (size_t)n < cap ? buf : argv0;
 }

@@ -40,6 +40,8 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "profile-name.h"
+
 #ifndef BULWARK_NODE_PATH
 #define BULWARK_NODE_PATH "node"
 #endif
@@ -83,16 +85,6 @@ static const char *profile_of(const char *name, char *buf, size_t cap)
 	memcpy(buf, name + plen + 1, n);
 	buf[n] = '\0';
 	return buf;
-}
-
-static int is_profile_name(const char *p)
-{
-	if (!*p || *p == '-')
-		return 0;
-	for (; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return 0;
-	return 1;
 }
 
 /* <root>: this binary's resolved path without its last two components (bin/<name>). */
@@ -146,7 +138,7 @@ int main(int argc, char **argv)
 	const char *profile = profile_of(name, profile_buf, sizeof(profile_buf));
 	if (!profile)
 		die(1, "shim called as \"%s\"; expected containerd-shim-bulwark[-PROFILE]-v2", name);
-	if (*profile && !is_profile_name(profile))
+	if (*profile && !is_profile_name(profile, strlen(profile)))
 		die(1, "\"%s\" is not a profile name", profile);
 	int kata = strcmp(profile, "kata") == 0;
 
