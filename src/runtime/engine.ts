@@ -26,7 +26,7 @@ import { harden, PASSES } from '../pipeline.js';
 import type { HardenResult } from '../pipeline.js';
 import { joinsPodNetwork } from '../passes/user-namespace.js';
 import type { Spec } from '../spec/index.js';
-import { IdAllocator, nodePool } from '../state/ids.js';
+import { IdAllocator, nodeAllocator, nodePool } from '../state/ids.js';
 import type { Pool } from '../state/ids.js';
 import { chooseRuntime, RUNTIME_ANNOTATION } from './select-runtime.js';
 import type { ResolvedRuntime } from './select-runtime.js';
@@ -271,7 +271,7 @@ export class Engine {
 
   private idFacts(config: BulwarkConfig, root: string | undefined, spec: Spec, containerId: string): { ids: IdFacts; podKey: string; allocation: number; allocator: IdAllocator } {
     const pod = podIdentity(spec.annotations, containerId);
-    const allocator = new IdAllocator(config.stateDir, this.loaders.idPool(config.idPool));
+    const allocator = nodeAllocator(config, (configured) => this.loaders.idPool(configured));
     const allocation = allocator.acquire(pod.key);
     let podUserNamespace: string | null = null;
     if (!pod.isSandbox) {

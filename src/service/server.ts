@@ -25,7 +25,7 @@ import type { Outcome } from '../runtime/engine.js';
 import { cachingLoaders } from './cache.js';
 import { UserNamespacePool } from './userns-pool.js';
 import { blockMappings } from '../passes/user-namespace.js';
-import { blockRange, IdAllocator } from '../state/ids.js';
+import { blockRange, nodeAllocator } from '../state/ids.js';
 import { decodeRequest, encodeReply, serviceSocketPath, takeFrame } from './protocol.js';
 import type { ServiceReply, ServiceRequest } from './protocol.js';
 
@@ -125,7 +125,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (!userns) return;
     try {
       const current = loaders.config(env);
-      const allocator = new IdAllocator(current.stateDir, loaders.idPool(current.idPool));
+      const allocator = nodeAllocator(current, (configured) => loaders.idPool(configured));
       const next = allocator.nextFree();
       if (next === null) return;
       const map = blockMappings(blockRange(allocator.pool, next)); // what the userNamespace pass will write

@@ -52,9 +52,15 @@ export function nodePool(configured: { start: number; size: number } | null): Po
   return resolvePool(null, readTextOrNull('/etc/subuid'), readTextOrNull('/etc/subgid'));
 }
 
-/** This node's allocator for a Bulwark config: its state directory and its pool (nodePool). */
-export function nodeAllocator(config: { stateDir: string; idPool: { start: number; size: number } | null }): IdAllocator {
-  return new IdAllocator(config.stateDir, nodePool(config.idPool));
+/**
+ * This node's allocator for a Bulwark config: its state directory and its pool, found by `poolOf`
+ * (nodePool reads the subid files each time; the warm service passes its cached loader).
+ */
+export function nodeAllocator(
+  config: { stateDir: string; idPool: { start: number; size: number } | null },
+  poolOf: (configured: { start: number; size: number } | null) => Pool = nodePool,
+): IdAllocator {
+  return new IdAllocator(config.stateDir, poolOf(config.idPool));
 }
 
 function validatePool(pool: Pool): Pool {
